@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
+// Placeholder: replaced when its issue lands.
+#include "cli.h"
+#include "commands.h"
+
+namespace cvm::cli {
+
+int runPlatformCommand(int, char **)
+{
+	return fail("this command is not implemented yet", kExitUsage);
+}
+
+} // namespace cvm::cli
