@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: Apache-2.0
+#define G_LOG_DOMAIN "cvm-attestd"
+
+#include "http_api.h"
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "cvm/attest/errors.h"
+#include "cvm/attest/protocol.h"
+#include "cvm/common/json.h"
+#include "metrics.h"
+#include "service.h"
+#include "worker_pool.h"
+
+namespace cvm::server {
+
+using namespace attest;
+
+namespace {
+
+// A request body that only ever lives in wiped memory (registrations carry
+// the owner's secrets in clear), bounded by the configured maximum.
+class BodyBuffer
+{
+public:
+	void reserve(size_t n) { grow(n); }
+	// false when the limit would be exceeded (the data is then dropped).
+	bool append(const uint8_t *data, size_t n, size_t limit)
+	{
+		if (used_ + n > limit)
+			return false;
+		if (used_ + n > buf_.size())
+			grow(std::max(used_ + n, std::min(limit, buf_.size() * 2 + 4096)));
+		memcpy(buf_.data() + used_, data, n);
+		used_ += n;
+		return true;
+	}
+	std::string_view text() const { return asString(buf_.view().first(used_)); }
+
+private:
+	void grow(size_t n)
+	{
+		if (n <= buf_.size())
+			return;
+		SecureBuffer bigger(n);
+		if (used_)
+			memcpy(bigger.data(), buf_.data(), used_);
+		buf_ = std::move(bigger);
+	}
+	SecureBuffer buf_;
+	size_t used_ = 0;
+};
+
+} // namespace
+
+struct HttpApi::Reply {
+	unsigned status = 200;
+	std::string body;             // may carry (encrypted) secrets: wiped
+	const char *contentType = "application/json";
+	std::vector<std::pair<const char *, std::string>> headers;
+
+	Reply() = default;
+	Reply(Reply &&) = default;
+	Reply &operator=(Reply &&) = default;
+	~Reply() { secureWipe(body.data(), body.size()); }
+};
+
+namespace {
+
+using Reply = HttpApi::Reply;
+
+Reply jsonReply(unsigned status, JsonNode *node)
+{
+	Reply r;
+	r.status = status;
+	if (node)
+		r.body = json::serialize(node);
+	return r;
+}
+
+Reply errorReply(const Error &error)
+{
+	ErrorBody body{ asCodeForError(error), error.message() };
+	unsigned status = httpStatusForError(error);
+	if (status >= 500)
+		g_warning("internal error answered as HTTP %u: %s", status, error.message().c_str());
+	JsonNodePtr node = errorBodyToJson(body);
+	Reply r = jsonReply(status, node.get());
+	if (status == 401)
+		r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"cvm-attestd\"");
+	return r;
+}
+
+Reply errorReply(std::string_view code, std::string message)
+{
+	return errorReply(asError(code, std::move(message)));
+}
+
+// Path segments of "/v1/vm/ID/launch/LID/validate" → {"v1","vm",ID,...}.
+std::vector<std::string> splitPath(const char *path)
+{
+	std::vector<std::string> parts;
+	GStrvPtr raw(g_strsplit(path, "/", -1));
+	for (gchar **p = raw.get(); *p; ++p)
+		if (**p)
+			parts.emplace_back(*p);
+	return parts;
+}
+
+} // namespace
+
+struct HttpApi::Request {
+	HttpApi *api = nullptr;
+	SoupServerMessage *msg = nullptr;
+	BodyBuffer body;
+	size_t maxBody = 0;
+	bool tooLarge = false;
+	bool disconnected = false;
+	gint64 started = 0;
+	Endpoint endpoint = Endpoint::Other;
+	std::string method;
+	std::string path;
+
+	void respond(const Reply &reply);
+};
+
+namespace {
+
+void onChunk(SoupServerMessage *, GBytes *chunk, gpointer data)
+{
+	auto *req = static_cast<HttpApi::Request *>(data);
+	if (req->tooLarge)
+		return;
+	gsize size = 0;
+	auto *bytes = static_cast<const uint8_t *>(g_bytes_get_data(chunk, &size));
+	if (!req->body.append(bytes, size, req->maxBody))
+		req->tooLarge = true;
+}
+
+void onDisconnected(SoupServerMessage *, gpointer data)
+{
+	static_cast<HttpApi::Request *>(data)->disconnected = true;
+}
+
+HttpApi::Request *requestOf(SoupServerMessage *msg)
+{
+	return static_cast<HttpApi::Request *>(g_object_get_data(G_OBJECT(msg), "cvm-request"));
+}
+
+std::string bearerToken(SoupServerMessage *msg)
+{
+	const char *auth =
+		soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "Authorization");
+	if (!auth || g_ascii_strncasecmp(auth, "Bearer ", 7) != 0)
+		return {};
+	return auth + 7;
+}
+
+} // namespace
+
+void HttpApi::Request::respond(const Reply &reply)
+{
+	double seconds = static_cast<double>(g_get_monotonic_time() - started) / 1e6;
+	api->metrics_.recordRequest(endpoint, reply.status, seconds);
+	g_debug("%s %s -> %u (%.1f ms)", method.c_str(), path.c_str(), reply.status, seconds * 1000);
+	if (disconnected)
+		return;
+	soup_server_message_set_status(msg, reply.status, nullptr);
+	SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+	for (const auto &[name, value] : reply.headers)
+		soup_message_headers_replace(headers, name, value.c_str());
+	soup_message_headers_replace(headers, "Cache-Control", "no-store");
+	if (!reply.body.empty())
+		soup_server_message_set_response(msg, reply.contentType, SOUP_MEMORY_COPY, reply.body.data(),
+						 reply.body.size());
+}
+
+HttpApi::HttpApi(ApiOptions options, AttestationService &service, WorkerPool &workers, Metrics &metrics)
+	: options_(std::move(options)), service_(service), workers_(workers), metrics_(metrics)
+{
+}
+
+void HttpApi::attach(SoupServer *server)
+{
+	soup_server_add_early_handler(server, nullptr, earlyHandler, this, nullptr);
+	soup_server_add_handler(server, nullptr, handler, this, nullptr);
+}
+
+void HttpApi::earlyHandler(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *, gpointer self)
+{
+	auto *api = static_cast<HttpApi *>(self);
+	auto req = std::make_unique<Request>();
+	req->api = api;
+	req->msg = msg;
+	req->started = g_get_monotonic_time();
+	req->method = soup_server_message_get_method(msg);
+	req->path = path ? path : "";
+	goffset length = soup_message_headers_get_content_length(soup_server_message_get_request_headers(msg));
+	if (length > static_cast<goffset>(api->options_.maxBody))
+		req->tooLarge = true;
+	else if (length > 0)
+		req->body.reserve(static_cast<size_t>(length));
+	// We keep the body ourselves: bounded, and in memory that is wiped.
+	soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
+	req->maxBody = api->options_.maxBody;
+	Request *raw = req.get();
+	g_signal_connect(msg, "got-chunk", G_CALLBACK(onChunk), raw);
+	g_signal_connect(msg, "disconnected", G_CALLBACK(onDisconnected), raw);
+	g_object_set_data_full(G_OBJECT(msg), "cvm-request", req.release(),
+			       [](gpointer p) { std::unique_ptr<Request> owned(static_cast<Request *>(p)); });
+	if (raw->tooLarge) {
+		// Answer without running the handler; the connection closes after
+		// the response so the rest of the upload is not waited for.
+		soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection", "close");
+		raw->respond(errorReply(code::kBodyTooLarge, "request body larger than " +
+								     std::to_string(api->options_.maxBody) + " bytes"));
+	}
+}
+
+void HttpApi::handler(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *, gpointer self)
+{
+	static_cast<HttpApi *>(self)->handle(msg, path);
+}
+
+Status HttpApi::authorizeOwner(SoupServerMessage *msg) const
+{
+	std::string token = bearerToken(msg);
+	bool ownerToken = !token.empty() && !options_.ownerToken.empty() &&
+			  constantTimeEqual(asBytes(token), options_.ownerToken.view());
+	bool hostToken = !token.empty() && !options_.hostToken.empty() &&
+			 constantTimeEqual(asBytes(token), options_.hostToken.view());
+	secureWipe(token.data(), token.size());
+	if (ownerToken)
+		return {};
+	if (options_.ownerClientCerts && soup_server_message_get_tls_peer_certificate(msg) &&
+	    soup_server_message_get_tls_peer_certificate_errors(msg) == 0)
+		return {};
+	if (hostToken)
+		return asError(code::kForbidden, "the host token does not grant owner access");
+	return asError(code::kUnauthorized, "owner credentials required (bearer token or client certificate)");
+}
+
+Status HttpApi::authorizeHost(SoupServerMessage *msg) const
+{
+	if (options_.hostToken.empty())
+		return {};
+	std::string token = bearerToken(msg);
+	bool ok = !token.empty() && constantTimeEqual(asBytes(token), options_.hostToken.view());
+	secureWipe(token.data(), token.size());
+	if (ok)
+		return {};
+	return asError(code::kUnauthorized, "host token required");
+}
+
+void HttpApi::dispatch(Request *req, std::function<Reply()> work)
+{
+	std::shared_ptr<SoupServerMessage> msg(static_cast<SoupServerMessage *>(g_object_ref(req->msg)),
+					       g_object_unref);
+	soup_server_message_pause(req->msg);
+	workers_.submit<Reply>(std::move(work), [msg](Reply reply) {
+		Request *r = requestOf(msg.get());
+		r->respond(reply);
+		if (!r->disconnected)
+			soup_server_message_unpause(msg.get());
+	});
+}
+
+namespace {
+
+Result<JsonNodePtr> parseBody(const HttpApi::Request &req, bool allowEmpty)
+{
+	std::string_view text = req.body.text();
+	if (allowEmpty && text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+		return JsonNodePtr();
+	auto node = json::parseObject(text);
+	if (!node)
+		return asError(code::kInvalidRequest, node.error().message());
+	return node;
+}
+
+template<typename T>
+Result<T> parseWith(const JsonNodePtr &node, Result<T> (*parse)(JsonObject *))
+{
+	auto value = parse(json_node_get_object(node.get()));
+	if (!value)
+		return asError(code::kInvalidRequest, value.error().message());
+	return value;
+}
+
+template<typename T>
+Reply answer(Result<T> result, unsigned status, JsonNodePtr (*render)(const T &))
+{
+	if (!result)
+		return errorReply(result.error());
+	JsonNodePtr node = render(*result);
+	return jsonReply(status, node.get());
+}
+
+Reply answerEmpty(const Status &status)
+{
+	if (!status)
+		return errorReply(status.error());
+	return jsonReply(204, nullptr);
+}
+
+} // namespace
+
+void HttpApi::handle(SoupServerMessage *msg, const char *path)
+{
+	Request *req = requestOf(msg);
+	if (!req) {
+		soup_server_message_set_status(msg, 500, nullptr);
+		return;
+	}
+	if (req->tooLarge)
+		return req->respond(errorReply(code::kBodyTooLarge, "request body larger than " +
+									     std::to_string(req->maxBody) + " bytes"));
+	route(req, splitPath(path));
+}
+
+void HttpApi::route(Request *req, const std::vector<std::string> &parts)
+{
+	const std::string &method = req->method;
+	auto methodNotAllowed = [&](const char *allow) {
+		Reply r = errorReply(code::kMethodNotAllowed, method + " is not allowed here (allowed: " + allow + ")");
+		r.headers.emplace_back("Allow", allow);
+		req->respond(r);
+	};
+	auto fail = [&](const Error &e) { req->respond(errorReply(e)); };
+
+	if (parts.size() == 1 && (parts[0] == "metrics" || parts[0] == "healthz")) {
+		req->endpoint = parts[0] == "metrics" ? Endpoint::Metrics : Endpoint::Health;
+		if (method != "GET")
+			return methodNotAllowed("GET");
+		Reply r;
+		if (req->endpoint == Endpoint::Metrics) {
+			r.body = metrics_.render();
+			r.contentType = "text/plain; version=0.0.4";
+		} else {
+			r.body = "{\"status\":\"ok\"}";
+		}
+		return req->respond(r);
+	}
+	if (parts.size() < 3 || parts[0] != "v1" || parts[1] != "vm")
+		return fail(asError(code::kNotFound, "no such endpoint: " + req->path));
+	const std::string &vmId = parts[2];
+	if (!isValidId(vmId))
+		return fail(asError(code::kInvalidRequest, "invalid VM id in the path"));
+
+	if (parts.size() == 3 || (parts.size() == 4 && parts[3] == "launches")) {
+		if (parts.size() == 4)
+			req->endpoint = Endpoint::Audit;
+		else if (method == "PUT")
+			req->endpoint = Endpoint::Register;
+		else if (method == "DELETE")
+			req->endpoint = Endpoint::Revoke;
+		else
+			req->endpoint = Endpoint::Show;
+		bool allowed = parts.size() == 4 ? method == "GET"
+						 : (method == "PUT" || method == "GET" || method == "DELETE");
+		if (!allowed)
+			return methodNotAllowed(parts.size() == 4 ? "GET" : "GET, PUT, DELETE");
+		if (auto s = authorizeOwner(req->msg); !s)
+			return fail(s.error());
+		switch (req->endpoint) {
+		case Endpoint::Register: {
+			auto node = parseBody(*req, false);
+			if (!node)
+				return fail(node.error());
+			auto parsed = parseWith(*node, parseRegistration);
+			if (!parsed)
+				return fail(parsed.error());
+			auto registration = std::make_shared<Registration>(std::move(*parsed));
+			return dispatch(req, [this, vmId, registration] {
+				auto r = service_.registerVm(vmId, *registration);
+				if (!r)
+					return errorReply(r.error());
+				JsonNodePtr node = vmInfoToJson(r->info);
+				return jsonReply(r->created ? 201 : 200, node.get());
+			});
+		}
+		case Endpoint::Show:
+			return dispatch(req, [this, vmId] { return answer(service_.getVm(vmId), 200, vmInfoToJson); });
+		case Endpoint::Revoke:
+			return dispatch(req, [this, vmId] { return answerEmpty(service_.deleteVm(vmId)); });
+		default:
+			return dispatch(req, [this, vmId] {
+				return answer(service_.auditTrail(vmId), 200, auditTrailToJson);
+			});
+		}
+	}
+
+	bool isLaunch = parts.size() == 4 && parts[3] == "launch";
+	bool isAction = parts.size() == 6 && parts[3] == "launch" && (parts[5] == "validate" || parts[5] == "end");
+	if (!isLaunch && !isAction)
+		return fail(asError(code::kNotFound, "no such endpoint: " + req->path));
+	req->endpoint = isLaunch ? Endpoint::Launch : parts[5] == "validate" ? Endpoint::Validate : Endpoint::End;
+	if (method != "POST")
+		return methodNotAllowed("POST");
+	if (isAction && !isValidId(parts[4]))
+		return fail(asError(code::kInvalidRequest, "invalid launch id in the path"));
+	if (auto s = authorizeHost(req->msg); !s)
+		return fail(s.error());
+	auto node = parseBody(*req, req->endpoint == Endpoint::End);
+	if (!node)
+		return fail(node.error());
+
+	if (req->endpoint == Endpoint::Launch) {
+		auto parsed = parseWith(*node, parseLaunchRequest);
+		if (!parsed)
+			return fail(parsed.error());
+		return dispatch(req, [this, vmId, request = std::move(*parsed)] {
+			return answer(service_.launch(vmId, request), 201, launchResponseToJson);
+		});
+	}
+	std::string launchId = parts[4];
+	if (req->endpoint == Endpoint::Validate) {
+		auto parsed = parseWith(*node, parseValidateRequest);
+		if (!parsed)
+			return fail(parsed.error());
+		return dispatch(req, [this, vmId, launchId, report = std::move(*parsed)] {
+			return answer(service_.validate(vmId, launchId, report), 200, validateResponseToJson);
+		});
+	}
+	EndRequest end;
+	if (*node) {
+		auto parsed = parseWith(*node, parseEndRequest);
+		if (!parsed)
+			return fail(parsed.error());
+		end = std::move(*parsed);
+	}
+	return dispatch(req, [this, vmId, launchId, end] { return answerEmpty(service_.end(vmId, launchId, end)); });
+}
+
+} // namespace cvm::server

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The HTTP face of the attestation server on a libsoup 3 SoupServer: routing,
+// authentication (owner: bearer token or TLS client certificate; host:
+// optional bearer token), bounded request bodies, JSON error bodies, metrics.
+// Requests are parsed on the main context and handed to the worker pool; the
+// message is paused meanwhile and resumed with the answer.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <libsoup/soup.h>
+
+#include "cvm/common/error.h"
+#include "cvm/common/secure_buffer.h"
+
+namespace cvm::server {
+
+class AttestationService;
+class Metrics;
+class WorkerPool;
+
+struct ApiOptions {
+	size_t maxBody = 256 * 1024;
+	SecureBuffer ownerToken;     // empty: bearer tokens are not accepted for owners
+	SecureBuffer hostToken;      // empty: host endpoints are open
+	bool ownerClientCerts = false; // verified TLS client certificates identify owners
+};
+
+class HttpApi
+{
+public:
+	HttpApi(ApiOptions options, AttestationService &service, WorkerPool &workers, Metrics &metrics);
+	HttpApi(const HttpApi &) = delete;
+	HttpApi &operator=(const HttpApi &) = delete;
+
+	// Installs the handlers on `server` (which must outlive this object's use).
+	void attach(SoupServer *server);
+
+	struct Request;
+	struct Reply;
+
+private:
+	static void earlyHandler(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *, gpointer self);
+	static void handler(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *, gpointer self);
+	void handle(SoupServerMessage *msg, const char *path);
+	// Runs `work` on a worker with the message paused, then answers.
+	void dispatch(Request *req, std::function<Reply()> work);
+	Status authorizeOwner(SoupServerMessage *msg) const;
+	Status authorizeHost(SoupServerMessage *msg) const;
+	void route(Request *req, const std::vector<std::string> &parts);
+
+	ApiOptions options_;
+	AttestationService &service_;
+	WorkerPool &workers_;
+	Metrics &metrics_;
+};
+
+} // namespace cvm::server

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Registrations and the audit trail. Launch, validate, end and expiry are in
+// service_launch.cpp.
+#define G_LOG_DOMAIN "cvm-attestd"
+
+#include "service.h"
+
+#include <ctime>
+
+#include "cvm/attest/errors.h"
+#include "cvm/common/json.h"
+#include "metrics.h"
+#include "sealer.h"
+#include "service_internal.h"
+#include "store.h"
+
+namespace cvm::server {
+
+using namespace attest;
+
+int64_t systemClock()
+{
+	return static_cast<int64_t>(time(nullptr));
+}
+
+SecureBuffer encodeSecrets(const std::vector<SecretEntry> &secrets)
+{
+	size_t size = 0;
+	for (const auto &s : secrets)
+		size += 16 + 4 + s.data.size();
+	SecureBuffer out(size);
+	size_t off = 0;
+	for (const auto &s : secrets) {
+		storeBytes(out.span(), off, s.guid.bytes);
+		storeLe32(out.span(), off + 16, static_cast<uint32_t>(s.data.size()));
+		storeBytes(out.span(), off + 20, s.data.view());
+		off += 20 + s.data.size();
+	}
+	return out;
+}
+
+Result<std::vector<SecretEntry>> decodeSecrets(ByteView encoded)
+{
+	std::vector<SecretEntry> out;
+	ByteReader r(encoded, "sealed secrets");
+	while (!r.atEnd()) {
+		ByteView guid = CVM_TRY(r.bytes(16, "guid"));
+		uint32_t len = CVM_TRY(r.le32("length"));
+		ByteView data = CVM_TRY(r.bytes(len, "data"));
+		out.push_back(SecretEntry{ Guid::fromBytes(guid), SecureBuffer(data) });
+	}
+	return out;
+}
+
+namespace detail {
+
+std::string secretsContext(const std::string &vmId)
+{
+	return "cvm-attestd/vm-secrets/" + vmId;
+}
+
+std::string keysContext(const std::string &launchId)
+{
+	return "cvm-attestd/launch-keys/" + launchId;
+}
+
+Result<SevReference> referenceOf(const VmRecord &vm)
+{
+	Scheme scheme = CVM_TRY(parseScheme(vm.scheme));
+	auto node = json::parseObject(vm.reference);
+	if (!node)
+		return Error(ErrorCode::Internal, "stored reference values of " + vm.id + " are corrupt");
+	return parseSevReferenceJson(json_node_get_object(node->get()), scheme);
+}
+
+std::string expectedJson(const SevReference &ref, uint32_t policy)
+{
+	json::ObjectBuilder b;
+	b.setInt("policy", policy);
+	b.setString("min-api", ref.minApi.toString());
+	if (!ref.buildIds.empty()) {
+		JsonArray *ids = json_array_new();
+		for (uint8_t id : ref.buildIds)
+			json_array_add_int_element(ids, id);
+		JsonNodePtr n(json_node_new(JSON_NODE_ARRAY));
+		json_node_take_array(n.get(), ids);
+		b.setNode("build-ids", std::move(n));
+	}
+	JsonArray *digests = json_array_new();
+	for (const auto &d : ref.launchDigests)
+		json_array_add_string_element(digests, toHex(d).c_str());
+	JsonNodePtr n(json_node_new(JSON_NODE_ARRAY));
+	json_node_take_array(n.get(), digests);
+	b.setNode("launch-digests", std::move(n));
+	return b.serialize();
+}
+
+} // namespace detail
+
+using namespace detail;
+
+namespace {
+
+std::string secretIndexJson(const std::vector<SecretEntry> &secrets)
+{
+	JsonArray *array = json_array_new();
+	for (const auto &s : secrets) {
+		json::ObjectBuilder e;
+		e.setString("guid", s.guid.toString());
+		e.setInt("size", static_cast<int64_t>(s.data.size()));
+		json_array_add_element(array, e.build().release());
+	}
+	JsonNodePtr node(json_node_new(JSON_NODE_ARRAY));
+	json_node_take_array(node.get(), array);
+	return json::serialize(node.get());
+}
+
+Result<std::vector<SecretInfo>> parseSecretIndex(const std::string &text)
+{
+	std::vector<SecretInfo> out;
+	auto node = json::parse(text);
+	if (!node || !JSON_NODE_HOLDS_ARRAY(node->get()))
+		return Error(ErrorCode::Internal, "stored secret index is corrupt");
+	JsonArray *array = json_node_get_array(node->get());
+	for (guint i = 0; i < json_array_get_length(array); ++i) {
+		JsonObject *e = json_array_get_object_element(array, i);
+		if (!e)
+			return Error(ErrorCode::Internal, "stored secret index is corrupt");
+		SecretInfo info;
+		info.guid = CVM_TRY(Guid::parse(CVM_TRY(json::getString(e, "guid"))));
+		info.size = static_cast<size_t>(CVM_TRY(json::getInt(e, "size")));
+		out.push_back(info);
+	}
+	return out;
+}
+
+std::string registrationSummary(const Registration &r)
+{
+	return std::string(schemeName(r.scheme)) + ", policy " + std::to_string(r.sev.policy) + ", " +
+	       std::to_string(r.sev.launchDigests.size()) + " launch digest(s), " +
+	       std::to_string(r.secrets.size()) + " secret(s), at most " +
+	       std::to_string(r.maxConcurrentLaunches) + " concurrent launch(es)";
+}
+
+} // namespace
+
+AttestationService::AttestationService(ServiceOptions options, StorePool &stores, const SecretSealer &sealer,
+				       LaunchCrypto &crypto, Metrics &metrics, Clock clock)
+	: options_(options), stores_(stores), sealer_(sealer), crypto_(crypto), metrics_(metrics),
+	  clock_(std::move(clock))
+{
+}
+
+Result<VmInfo> AttestationService::vmInfo(Store &store, const VmRecord &vm, int64_t now)
+{
+	VmInfo info;
+	info.id = vm.id;
+	info.scheme = CVM_TRY(parseScheme(vm.scheme));
+	info.sev = CVM_TRY(referenceOf(vm));
+	info.secrets = CVM_TRY(parseSecretIndex(vm.secretIndex));
+	info.maxConcurrentLaunches = vm.maxLaunches;
+	info.activeLaunches = CVM_TRY(store.countActiveLaunches(vm.id, now));
+	info.expiresAt = vm.expiresAt;
+	info.created = vm.created;
+	info.updated = vm.updated;
+	return info;
+}
+
+Result<AttestationService::Registered> AttestationService::registerVm(const std::string &vmId,
+								       const Registration &registration)
+{
+	int64_t now = clock_();
+	VmRecord vm;
+	vm.id = vmId;
+	vm.scheme = std::string(schemeName(registration.scheme));
+	JsonNodePtr reference = sevReferenceToJson(registration.sev);
+	vm.reference = json::serialize(reference.get());
+	vm.secretIndex = secretIndexJson(registration.secrets);
+	if (!registration.secrets.empty()) {
+		SecureBuffer plain = encodeSecrets(registration.secrets);
+		vm.sealedSecrets = CVM_TRY(sealer_.seal(plain.view(), secretsContext(vmId)));
+	}
+	vm.maxLaunches = registration.maxConcurrentLaunches;
+	vm.expiresAt = registration.expiresAt;
+	vm.created = now;
+	vm.updated = now;
+
+	auto store = CVM_TRY(stores_.lease());
+	auto txn = CVM_TRY(store->beginWrite());
+	bool created = CVM_TRY(store->putVm(vm));
+	AuditRecord audit;
+	audit.time = now;
+	audit.vmId = vmId;
+	audit.event = created ? "register" : "update";
+	audit.result = "ok";
+	audit.message = registrationSummary(registration);
+	CVM_CHECK(store->appendAudit(audit));
+	CVM_CHECK(txn.commit());
+	g_message("VM %s %s: %s", vmId.c_str(), created ? "registered" : "updated", audit.message.c_str());
+
+	auto stored = CVM_TRY(store->getVm(vmId));
+	if (!stored)
+		return asError(code::kVmNotFound, "VM " + vmId + " was revoked while being registered");
+	VmInfo info = CVM_TRY(vmInfo(*store, *stored, now));
+	return Registered{ std::move(info), created };
+}
+
+Result<VmInfo> AttestationService::getVm(const std::string &vmId)
+{
+	auto store = CVM_TRY(stores_.lease());
+	auto vm = CVM_TRY(store->getVm(vmId));
+	if (!vm)
+		return asError(code::kVmNotFound, "no VM " + vmId + " is registered");
+	return vmInfo(*store, *vm, clock_());
+}
+
+Status AttestationService::deleteVm(const std::string &vmId)
+{
+	int64_t now = clock_();
+	auto store = CVM_TRY(stores_.lease());
+	auto txn = CVM_TRY(store->beginWrite());
+	auto vm = CVM_TRY(store->getVm(vmId));
+	if (!vm)
+		return asError(code::kVmNotFound, "no VM " + vmId + " is registered");
+	auto launches = CVM_TRY(store->unfinishedLaunches(vmId));
+	for (const auto &l : launches) {
+		CVM_CHECK(store->moveLaunch(l.id, l.state.c_str(), launch_state::kRevoked, now));
+		AuditRecord audit{ 0, now, vmId, l.id, "revoke", "ok", "launch voided: the registration was revoked",
+				   "", "" };
+		CVM_CHECK(store->appendAudit(audit));
+	}
+	CVM_CHECK(store->deleteVm(vmId));
+	AuditRecord audit{ 0, now, vmId, "", "revoke", "ok",
+			   "registration and its secrets deleted; " + std::to_string(launches.size()) +
+				   " unfinished launch(es) voided",
+			   "", "" };
+	CVM_CHECK(store->appendAudit(audit));
+	CVM_CHECK(txn.commit());
+	g_message("VM %s revoked", vmId.c_str());
+	return {};
+}
+
+Result<AuditTrail> AttestationService::auditTrail(const std::string &vmId)
+{
+	auto store = CVM_TRY(stores_.lease());
+	AuditTrail trail;
+	trail.vmId = vmId;
+	auto records = CVM_TRY(store->listAudit(vmId, options_.auditLimit));
+	auto vm = CVM_TRY(store->getVm(vmId));
+	// A revoked VM keeps its history; a VM never seen has none.
+	if (!vm && records.empty())
+		return asError(code::kVmNotFound, "no VM " + vmId + " is registered and none ever was");
+	auto launches = CVM_TRY(store->listLaunches(vmId, options_.auditLimit));
+	for (const auto &l : launches)
+		trail.launches.push_back(LaunchSummary{ l.id, l.state, l.created, l.expiresAt, l.finished, l.chipId });
+	for (const auto &r : records)
+		trail.events.push_back(AuditEvent{ r.seq, r.time, r.launchId, r.event, r.result, r.message,
+						   r.reported, r.expected });
+	return trail;
+}
+
+Status AttestationService::auditRefusal(const std::string &vmId, const std::string &launchId,
+					const std::string &event, const Error &error, const std::string &reported,
+					const std::string &expected)
+{
+	auto store = CVM_TRY(stores_.lease());
+	auto txn = CVM_TRY(store->beginWrite());
+	AuditRecord audit{ 0, clock_(), vmId, launchId, event, asCodeForError(error), error.message(), reported,
+			   expected };
+	CVM_CHECK(store->appendAudit(audit));
+	return txn.commit();
+}
+
+} // namespace cvm::server

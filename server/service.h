@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The attestation server's logic, independent of HTTP: registrations, launches
+// (fresh session each, bounded per VM), single-use validation, end, expiry and
+// the audit trail. Every method is called on a worker thread and is safe to
+// call concurrently; the store serialises writers.
+//
+// Errors carry an AS error code as their tag (see cvm/attest/errors.h); the
+// front end turns them into HTTP statuses. Every launch attempt and every
+// verdict leaves an audit record; audit records never hold key material.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "cvm/attest/protocol.h"
+#include "cvm/common/error.h"
+
+namespace cvm::server {
+
+class LaunchCrypto;
+class Metrics;
+class SecretSealer;
+class StorePool;
+class Store;
+struct VmRecord;
+
+struct ServiceOptions {
+	unsigned launchExpiry = 600; // seconds
+	unsigned auditLimit = 1000;
+};
+
+// Seconds since the epoch; replaceable so tests can move time.
+using Clock = std::function<int64_t()>;
+int64_t systemClock();
+
+class AttestationService
+{
+public:
+	AttestationService(ServiceOptions options, StorePool &stores, const SecretSealer &sealer,
+			   LaunchCrypto &crypto, Metrics &metrics, Clock clock = systemClock);
+
+	struct Registered {
+		attest::VmInfo info;
+		bool created = false;
+	};
+	Result<Registered> registerVm(const std::string &vmId, const attest::Registration &registration);
+	Result<attest::VmInfo> getVm(const std::string &vmId);
+	// Revokes the registration: secrets are dropped, unfinished launches voided.
+	Status deleteVm(const std::string &vmId);
+	Result<attest::AuditTrail> auditTrail(const std::string &vmId);
+
+	Result<attest::LaunchResponse> launch(const std::string &vmId, const attest::LaunchRequest &request);
+	Result<attest::ValidateResponse> validate(const std::string &vmId, const std::string &launchId,
+						  const attest::ValidateRequest &report);
+	// Ends a launch (the VM stopped or the start failed). Idempotent.
+	Status end(const std::string &vmId, const std::string &launchId, const attest::EndRequest &request);
+	// Moves pending launches past their expiry to "expired"; returns how many.
+	Result<size_t> expireStale();
+
+private:
+	Result<attest::VmInfo> vmInfo(Store &store, const VmRecord &vm, int64_t now);
+	Status auditRefusal(const std::string &vmId, const std::string &launchId, const std::string &event,
+			    const Error &error, const std::string &reported, const std::string &expected);
+	Result<attest::ValidateResponse> release(const std::string &launchId, const VmRecord &vm,
+						 ByteView tek, ByteView tik, ByteView measurement);
+
+	ServiceOptions options_;
+	StorePool &stores_;
+	const SecretSealer &sealer_;
+	LaunchCrypto &crypto_;
+	Metrics &metrics_;
+	Clock clock_;
+};
+
+// The sealed-at-rest form of a secret list (GUID || u32 length || bytes, ...).
+SecureBuffer encodeSecrets(const std::vector<attest::SecretEntry> &secrets);
+Result<std::vector<attest::SecretEntry>> decodeSecrets(ByteView encoded);
+
+} // namespace cvm::server

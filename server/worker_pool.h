@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Worker threads for the slow parts of a request (ECDH and signature checks,
+// SQLite commits), so the main context that runs libsoup only parses and
+// writes HTTP. A job runs on a worker; its completion runs back on the main
+// context, where libsoup objects may be touched.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include <glib.h>
+
+namespace cvm::server {
+
+class WorkerPool
+{
+public:
+	// threads == 0: one per processor. `main` is where completions run.
+	WorkerPool(unsigned threads, GMainContext *main);
+	// Waits for queued and running jobs, then runs their completions.
+	~WorkerPool();
+	WorkerPool(const WorkerPool &) = delete;
+	WorkerPool &operator=(const WorkerPool &) = delete;
+
+	// Runs `work` on a worker, then `done` with its result on the main context.
+	template<typename T>
+	void submit(std::function<T()> work, std::function<void(T)> done)
+	{
+		run([this, work = std::move(work), done = std::move(done)]() mutable {
+			auto result = std::make_shared<T>(work());
+			toMain([done = std::move(done), result]() mutable { done(std::move(*result)); });
+		});
+	}
+
+	void run(std::function<void()> job);
+	void toMain(std::function<void()> fn);
+	unsigned threads() const { return threads_; }
+
+private:
+	static void runJob(gpointer data, gpointer user);
+	GThreadPool *pool_;
+	GMainContext *main_;
+	unsigned threads_;
+};
+
+} // namespace cvm::server
