@@ -42,7 +42,9 @@ Result<Bytes> CekSource::fetch(ByteView chipId)
 		return Error(ErrorCode::NotFound, "no signed CEK for chip " + toHex(chipId) +
 							  " in the CEK cache, and fetching from the KDS is disabled");
 	std::lock_guard<std::mutex> guard(fetchMutex_);
-	// Another launch may have fetched and cached it while we waited.
+	// Another launch may have fetched it while we waited.
+	if (auto it = fetched_.find(toHex(chipId)); it != fetched_.end())
+		return it->second;
 	if (auto hit = CVM_TRY(cached(chipId)))
 		return std::move(*hit);
 
@@ -77,6 +79,9 @@ Result<Bytes> CekSource::fetch(ByteView chipId)
 	}
 	if (metrics_)
 		metrics_->recordEvent("cek-lookup", "kds");
+	if (fetched_.size() >= 64)
+		fetched_.clear();
+	fetched_[toHex(chipId)] = reply->body;
 	return std::move(reply->body);
 }
 

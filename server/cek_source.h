@@ -8,6 +8,7 @@
 // it (remember()).
 #pragma once
 
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -34,8 +35,9 @@ public:
 
 	// The cached CEK for a chip, if any.
 	Result<std::optional<Bytes>> cached(ByteView chipId) const;
-	// Asks the KDS (one request at a time: concurrent launches of one new
-	// platform must not stampede AMD's service). The result is unverified.
+	// Asks the KDS (one request at a time, and answers are remembered in
+	// memory: concurrent launches of one new platform must not stampede
+	// AMD's service). The result is unverified.
 	Result<Bytes> fetch(ByteView chipId);
 	// Stores a CEK the caller has verified. Failure to cache is only logged.
 	void remember(ByteView chipId, ByteView cek) const;
@@ -48,6 +50,7 @@ private:
 	Options options_;
 	Metrics *metrics_;
 	std::mutex fetchMutex_;
+	std::map<std::string, Bytes> fetched_; // chip id hex → CEK, guarded by fetchMutex_
 };
 
 } // namespace cvm::server
