@@ -100,6 +100,9 @@ Result<int64_t> parseTime(std::string_view text)
 			     "time '" + s + "' is not RFC 3339 with a zone (e.g. 2030-01-01T00:00:00Z)");
 	int64_t v = g_date_time_to_unix(dt);
 	g_date_time_unref(dt);
+	// Years 1970-9999: what formatTime() writes back in the same shape.
+	if (v < 0 || v > 253402300799)
+		return Error(ErrorCode::InvalidArgument, "time '" + s + "' is outside 1970-9999");
 	return v;
 }
 

@@ -204,4 +204,8 @@ TEST_CASE("ids, versions and times")
 	CHECK(formatTime(0) == "1970-01-01T00:00:00Z");
 	CHECK(*parseTime("2030-01-01T01:00:00+01:00") == 1893456000);
 	CHECK_FALSE(parseTime("2030-01-01").ok());
+	// Found by fuzzing: a year before 1970 did not survive formatting.
+	CHECK_FALSE(parseTime("0515-01-01T00:00:00Z").ok());
+	CHECK(*parseTime("9999-12-31T23:59:59Z") == 253402300799);
+	CHECK(formatTime(253402300799) == "9999-12-31T23:59:59Z");
 }
