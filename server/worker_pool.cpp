@@ -3,38 +3,55 @@
 
 #include "worker_pool.h"
 
-#include <memory>
-
 namespace cvm::server {
 
 using Job = std::function<void()>;
 
 WorkerPool::WorkerPool(unsigned threads, GMainContext *main) : main_(g_main_context_ref(main))
 {
-	threads_ = threads ? threads : g_get_num_processors();
-	// Exclusive threads: started up front, so the first requests do not pay
-	// for thread creation.
-	pool_ = g_thread_pool_new(runJob, this, static_cast<gint>(threads_), TRUE, nullptr);
+	unsigned n = threads ? threads : g_get_num_processors();
+	for (unsigned i = 0; i < n; ++i)
+		threads_.emplace_back([this] { loop(); });
 }
 
 WorkerPool::~WorkerPool()
 {
-	g_thread_pool_free(pool_, FALSE, TRUE);
+	{
+		std::lock_guard<std::mutex> guard(mutex_);
+		stopping_ = true;
+	}
+	wake_.notify_all();
+	for (auto &t : threads_)
+		t.join();
 	// Completions queued by the last jobs.
 	while (g_main_context_pending(main_))
 		g_main_context_iteration(main_, FALSE);
 	g_main_context_unref(main_);
 }
 
-void WorkerPool::runJob(gpointer data, gpointer)
+void WorkerPool::loop()
 {
-	std::unique_ptr<Job> job(static_cast<Job *>(data));
-	(*job)();
+	for (;;) {
+		Job job;
+		{
+			std::unique_lock<std::mutex> lock(mutex_);
+			wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+			if (queue_.empty())
+				return; // stopping, and nothing left to do
+			job = std::move(queue_.front());
+			queue_.pop_front();
+		}
+		job();
+	}
 }
 
 void WorkerPool::run(Job job)
 {
-	g_thread_pool_push(pool_, std::make_unique<Job>(std::move(job)).release(), nullptr);
+	{
+		std::lock_guard<std::mutex> guard(mutex_);
+		queue_.push_back(std::move(job));
+	}
+	wake_.notify_one();
 }
 
 void WorkerPool::toMain(Job fn)

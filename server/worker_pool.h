@@ -6,8 +6,13 @@
 // context, where libsoup objects may be touched.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include <glib.h>
 
@@ -18,7 +23,8 @@ class WorkerPool
 public:
 	// threads == 0: one per processor. `main` is where completions run.
 	WorkerPool(unsigned threads, GMainContext *main);
-	// Waits for queued and running jobs, then runs their completions.
+	// Finishes the queued jobs, joins the threads (so none outlives the
+	// pool), then runs the completions they queued.
 	~WorkerPool();
 	WorkerPool(const WorkerPool &) = delete;
 	WorkerPool &operator=(const WorkerPool &) = delete;
@@ -35,13 +41,17 @@ public:
 
 	void run(std::function<void()> job);
 	void toMain(std::function<void()> fn);
-	unsigned threads() const { return threads_; }
+	unsigned threads() const { return static_cast<unsigned>(threads_.size()); }
 
 private:
-	static void runJob(gpointer data, gpointer user);
-	GThreadPool *pool_;
+	void loop();
+
 	GMainContext *main_;
-	unsigned threads_;
+	std::mutex mutex_;
+	std::condition_variable wake_;
+	std::deque<std::function<void()>> queue_;
+	bool stopping_ = false;
+	std::vector<std::thread> threads_;
 };
 
 } // namespace cvm::server
