@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "cvm/common/file.h"
+#include "test_support.h"
 
 using namespace cvm;
 using namespace cvm::server;
@@ -80,4 +81,15 @@ TEST_CASE("bad settings are refused with a message that names them")
 		      .message()
 		      .find("authenticate the owner") != std::string::npos);
 	CHECK_FALSE(parse({ "--no-such-option" }).ok());
+}
+
+TEST_CASE("the example configuration in config/ is valid")
+{
+	ServerConfig c;
+	auto s = applyConfigFile(cvm::test::sourcePath("config/cvm-attestd.conf"), c);
+	INFO((s.ok() ? std::string() : s.error().message()));
+	REQUIRE(s.ok());
+	CHECK(c.listen == "0.0.0.0:8443");
+	CHECK(c.ownerTokenFile == "/etc/cvm-attestd/owner.token");
+	CHECK(validateConfig(c).ok());
 }

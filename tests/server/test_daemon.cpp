@@ -5,6 +5,7 @@
 
 #include <future>
 
+#include "test_http.h"
 #include "test_support.h"
 
 namespace cvm::test {
