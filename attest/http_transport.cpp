@@ -196,7 +196,7 @@ void HttpTransport::State::start(SoupSession *session, GMainContext *context, GO
 		op->userCancel = gobjectRef(cancellable);
 		op->userHandler = g_cancellable_connect(cancellable, G_CALLBACK(onUserCancel), op->cancel.get(), nullptr);
 	}
-	op->timer.reset(g_timeout_source_new_seconds(options.timeoutSeconds));
+	op->timer.reset(g_timeout_source_new(options.timeoutSeconds * 1000));
 	g_source_set_callback(op->timer.get(), onTimeout, op.get(), nullptr);
 	g_source_attach(op->timer.get(), context);
 	Operation *raw = op.release();
