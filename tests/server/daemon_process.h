@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cvm-attestd as a separate process (the installed program, not the library):
+// started with the given options plus --ready-file, its stderr kept in a file
+// for inspection, stopped with SIGTERM.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <glib.h>
+
+namespace cvm::test {
+
+class DaemonProcess
+{
+public:
+	// Returns when the ready file lists the URL, or REQUIRE-fails.
+	DaemonProcess(const std::string &workDir, std::vector<std::string> args);
+	~DaemonProcess();
+	DaemonProcess(const DaemonProcess &) = delete;
+	DaemonProcess &operator=(const DaemonProcess &) = delete;
+
+	const std::string &url() const { return url_; }
+	// SIGTERM and wait; returns the exit status.
+	int stop();
+	std::string log() const;
+
+private:
+	GPid pid_ = 0;
+	std::string url_;
+	std::string logPath_;
+	int status_ = -1;
+};
+
+} // namespace cvm::test
