@@ -28,7 +28,22 @@ int main(int argc, char **argv)
 	log.program = "cvm-attestd";
 	log.level = config->debug ? cvm::LogLevel::Debug : config->verbose ? cvm::LogLevel::Verbose
 									   : cvm::LogLevel::Normal;
-	cvm::installLogWriter(log);
+	// Under systemd, hand records to the journal with their structured
+	// fields (CVM_VM_ID, CVM_LAUNCH_ID, ...) instead of flattening them.
+	if (g_log_writer_is_journald(fileno(stderr))) {
+		static GLogLevelFlags threshold = config->debug	  ? G_LOG_LEVEL_DEBUG
+						  : config->verbose ? G_LOG_LEVEL_INFO
+								    : G_LOG_LEVEL_MESSAGE;
+		g_log_set_writer_func(
+			[](GLogLevelFlags level, const GLogField *fields, gsize n, gpointer) -> GLogWriterOutput {
+				if ((level & G_LOG_LEVEL_MASK) > threshold)
+					return G_LOG_WRITER_HANDLED;
+				return g_log_writer_journald(level, fields, n, nullptr);
+			},
+			nullptr, nullptr);
+	} else {
+		cvm::installLogWriter(log);
+	}
 
 	cvm::GMainLoopPtr loop(g_main_loop_new(nullptr, FALSE));
 	auto daemon = cvm::server::Daemon::create(*config);

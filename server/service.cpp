@@ -96,6 +96,21 @@ std::string expectedJson(const SevReference &ref, uint32_t policy)
 	return b.serialize();
 }
 
+void logEvent(GLogLevelFlags level, const std::string &vmId, const std::string &launchId, const char *event,
+	      const std::string &result, const std::string &message)
+{
+	std::string text = "VM " + vmId + (launchId.empty() ? "" : ", launch " + launchId) + ": " + message;
+	const GLogField fields[] = {
+		{ "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+		{ "MESSAGE", text.c_str(), -1 },
+		{ "CVM_VM_ID", vmId.c_str(), -1 },
+		{ "CVM_LAUNCH_ID", launchId.c_str(), -1 },
+		{ "CVM_EVENT", event, -1 },
+		{ "CVM_RESULT", result.c_str(), -1 },
+	};
+	g_log_structured_array(level, fields, G_N_ELEMENTS(fields));
+}
+
 } // namespace detail
 
 using namespace detail;
@@ -197,7 +212,8 @@ Result<AttestationService::Registered> AttestationService::registerVm(const std:
 	audit.message = registrationSummary(registration);
 	CVM_CHECK(store->appendAudit(audit));
 	CVM_CHECK(txn.commit());
-	g_message("VM %s %s: %s", vmId.c_str(), created ? "registered" : "updated", audit.message.c_str());
+	logEvent(G_LOG_LEVEL_MESSAGE, vmId, "", audit.event.c_str(), "ok",
+		 std::string(created ? "registered: " : "updated: ") + audit.message);
 
 	auto stored = CVM_TRY(store->getVm(vmId));
 	if (!stored)
@@ -237,7 +253,7 @@ Status AttestationService::deleteVm(const std::string &vmId)
 			   "", "" };
 	CVM_CHECK(store->appendAudit(audit));
 	CVM_CHECK(txn.commit());
-	g_message("VM %s revoked", vmId.c_str());
+	logEvent(G_LOG_LEVEL_MESSAGE, vmId, "", "revoke", "ok", "registration revoked");
 	return {};
 }
 

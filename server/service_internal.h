@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include <glib.h>
+
 #include "cvm/attest/protocol.h"
 #include "store.h"
 
@@ -17,5 +19,11 @@ std::string keysContext(const std::string &launchId);
 Result<attest::SevReference> referenceOf(const VmRecord &vm);
 // What the owner registered, as audit "expected" JSON (no secrets, no keys).
 std::string expectedJson(const attest::SevReference &ref, uint32_t policy);
+
+// Logs an audit-worthy event with structured fields (CVM_VM_ID, CVM_LAUNCH_ID,
+// CVM_EVENT, CVM_RESULT) next to the message, so a journal can be filtered
+// by VM or launch. Never pass secrets.
+void logEvent(GLogLevelFlags level, const std::string &vmId, const std::string &launchId, const char *event,
+	      const std::string &result, const std::string &message);
 
 } // namespace cvm::server::detail

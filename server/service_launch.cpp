@@ -122,7 +122,7 @@ Result<LaunchResponse> AttestationService::launch(const std::string &vmId, const
 	if (!platform) {
 		Error e = std::move(platform).error();
 		metrics_.recordVerdict("launch", asCodeForError(e));
-		g_message("VM %s: launch refused: %s", vmId.c_str(), e.message().c_str());
+		logEvent(G_LOG_LEVEL_MESSAGE, vmId, "", "launch", asCodeForError(e), "launch refused: " + e.message());
 		CVM_CHECK(auditRefusal(vmId, "", "launch", e, requestJson(request), ""));
 		return e;
 	}
@@ -164,8 +164,8 @@ Result<LaunchResponse> AttestationService::launch(const std::string &vmId, const
 	CVM_CHECK(store->appendAudit(audit));
 	CVM_CHECK(txn.commit());
 	metrics_.recordVerdict("launch", "ok");
-	g_info("VM %s: launch %s started (chip %s)", vmId.c_str(), launch.id.c_str(),
-	       platform->chipId.empty() ? "unknown" : platform->chipId.c_str());
+	logEvent(G_LOG_LEVEL_INFO, vmId, launch.id, "launch", "ok",
+		 "launch started (chip " + (platform->chipId.empty() ? std::string("unknown") : platform->chipId) + ")");
 
 	LaunchResponse response;
 	response.launchId = launch.id;
@@ -235,7 +235,7 @@ Result<ValidateResponse> AttestationService::validate(const std::string &vmId, c
 		CVM_CHECK(store->appendAudit(audit));
 		CVM_CHECK(txn.commit());
 		metrics_.recordVerdict("validate", e.tag());
-		g_message("VM %s: launch %s refused: %s", vmId.c_str(), launchId.c_str(), e.message().c_str());
+		logEvent(G_LOG_LEVEL_MESSAGE, vmId, launchId, "validate", e.tag(), "validation refused: " + e.message());
 		return e;
 	}
 
@@ -248,7 +248,8 @@ Result<ValidateResponse> AttestationService::validate(const std::string &vmId, c
 	CVM_CHECK(store->appendAudit(audit));
 	CVM_CHECK(txn.commit());
 	metrics_.recordVerdict("validate", "ok");
-	g_info("VM %s: launch %s validated", vmId.c_str(), launchId.c_str());
+	logEvent(G_LOG_LEVEL_INFO, vmId, launchId, "validate", "ok",
+		 response.hasSecret ? "validated; secret released" : "validated");
 	return response;
 }
 
@@ -288,7 +289,7 @@ Status AttestationService::end(const std::string &vmId, const std::string &launc
 	AuditRecord audit{ 0, now, vmId, launchId, "end", "ok", message, "", "" };
 	CVM_CHECK(store->appendAudit(audit));
 	CVM_CHECK(txn.commit());
-	g_info("VM %s: launch %s ended", vmId.c_str(), launchId.c_str());
+	logEvent(G_LOG_LEVEL_INFO, vmId, launchId, "end", "ok", message);
 	return {};
 }
 
