@@ -320,20 +320,28 @@ void HttpApi::handle(SoupServerMessage *msg, const char *path)
 	route(req, splitPath(path));
 }
 
+namespace {
+
+void methodNotAllowed(HttpApi::Request *req, const char *allow)
+{
+	Reply r = errorReply(code::kMethodNotAllowed, req->method + " is not allowed here (allowed: " + allow + ")");
+	r.headers.emplace_back("Allow", allow);
+	req->respond(r);
+}
+
+void fail(HttpApi::Request *req, const Error &error)
+{
+	req->respond(errorReply(error));
+}
+
+} // namespace
+
 void HttpApi::route(Request *req, const std::vector<std::string> &parts)
 {
-	const std::string &method = req->method;
-	auto methodNotAllowed = [&](const char *allow) {
-		Reply r = errorReply(code::kMethodNotAllowed, method + " is not allowed here (allowed: " + allow + ")");
-		r.headers.emplace_back("Allow", allow);
-		req->respond(r);
-	};
-	auto fail = [&](const Error &e) { req->respond(errorReply(e)); };
-
 	if (parts.size() == 1 && (parts[0] == "metrics" || parts[0] == "healthz")) {
 		req->endpoint = parts[0] == "metrics" ? Endpoint::Metrics : Endpoint::Health;
-		if (method != "GET")
-			return methodNotAllowed("GET");
+		if (req->method != "GET")
+			return methodNotAllowed(req, "GET");
 		Reply r;
 		if (req->endpoint == Endpoint::Metrics) {
 			r.body = metrics_.render();
@@ -344,82 +352,88 @@ void HttpApi::route(Request *req, const std::vector<std::string> &parts)
 		return req->respond(r);
 	}
 	if (parts.size() < 3 || parts[0] != "v1" || parts[1] != "vm")
-		return fail(asError(code::kNotFound, "no such endpoint: " + req->path));
+		return fail(req, asError(code::kNotFound, "no such endpoint: " + req->path));
 	const std::string &vmId = parts[2];
 	if (!isValidId(vmId))
-		return fail(asError(code::kInvalidRequest, "invalid VM id in the path"));
-
-	if (parts.size() == 3 || (parts.size() == 4 && parts[3] == "launches")) {
-		if (parts.size() == 4)
-			req->endpoint = Endpoint::Audit;
-		else if (method == "PUT")
-			req->endpoint = Endpoint::Register;
-		else if (method == "DELETE")
-			req->endpoint = Endpoint::Revoke;
-		else
-			req->endpoint = Endpoint::Show;
-		bool allowed = parts.size() == 4 ? method == "GET"
-						 : (method == "PUT" || method == "GET" || method == "DELETE");
-		if (!allowed)
-			return methodNotAllowed(parts.size() == 4 ? "GET" : "GET, PUT, DELETE");
-		if (auto s = authorizeOwner(req->msg); !s)
-			return fail(s.error());
-		switch (req->endpoint) {
-		case Endpoint::Register: {
-			auto node = parseBody(*req, false);
-			if (!node)
-				return fail(node.error());
-			auto parsed = parseWith(*node, parseRegistration);
-			if (!parsed)
-				return fail(parsed.error());
-			auto registration = std::make_shared<Registration>(std::move(*parsed));
-			return dispatch(req, [this, vmId, registration] {
-				auto r = service_.registerVm(vmId, *registration);
-				if (!r)
-					return errorReply(r.error());
-				JsonNodePtr node = vmInfoToJson(r->info);
-				return jsonReply(r->created ? 201 : 200, node.get());
-			});
-		}
-		case Endpoint::Show:
-			return dispatch(req, [this, vmId] { return answer(service_.getVm(vmId), 200, vmInfoToJson); });
-		case Endpoint::Revoke:
-			return dispatch(req, [this, vmId] { return answerEmpty(service_.deleteVm(vmId)); });
-		default:
-			return dispatch(req, [this, vmId] {
-				return answer(service_.auditTrail(vmId), 200, auditTrailToJson);
-			});
-		}
+		return fail(req, asError(code::kInvalidRequest, "invalid VM id in the path"));
+	if (parts.size() == 3)
+		return routeOwner(req, vmId, false);
+	if (parts.size() == 4 && parts[3] == "launches")
+		return routeOwner(req, vmId, true);
+	if (parts.size() == 4 && parts[3] == "launch")
+		return routeHost(req, vmId, "", Endpoint::Launch);
+	if (parts.size() == 6 && parts[3] == "launch" && (parts[5] == "validate" || parts[5] == "end")) {
+		if (!isValidId(parts[4]))
+			return fail(req, asError(code::kInvalidRequest, "invalid launch id in the path"));
+		return routeHost(req, vmId, parts[4], parts[5] == "validate" ? Endpoint::Validate : Endpoint::End);
 	}
+	fail(req, asError(code::kNotFound, "no such endpoint: " + req->path));
+}
 
-	bool isLaunch = parts.size() == 4 && parts[3] == "launch";
-	bool isAction = parts.size() == 6 && parts[3] == "launch" && (parts[5] == "validate" || parts[5] == "end");
-	if (!isLaunch && !isAction)
-		return fail(asError(code::kNotFound, "no such endpoint: " + req->path));
-	req->endpoint = isLaunch ? Endpoint::Launch : parts[5] == "validate" ? Endpoint::Validate : Endpoint::End;
-	if (method != "POST")
-		return methodNotAllowed("POST");
-	if (isAction && !isValidId(parts[4]))
-		return fail(asError(code::kInvalidRequest, "invalid launch id in the path"));
+void HttpApi::routeOwner(Request *req, const std::string &vmId, bool audit)
+{
+	const std::string &method = req->method;
+	if (audit)
+		req->endpoint = Endpoint::Audit;
+	else if (method == "PUT")
+		req->endpoint = Endpoint::Register;
+	else if (method == "DELETE")
+		req->endpoint = Endpoint::Revoke;
+	else
+		req->endpoint = Endpoint::Show;
+	bool allowed = audit ? method == "GET" : (method == "PUT" || method == "GET" || method == "DELETE");
+	if (!allowed)
+		return methodNotAllowed(req, audit ? "GET" : "GET, PUT, DELETE");
+	if (auto s = authorizeOwner(req->msg); !s)
+		return fail(req, s.error());
+	switch (req->endpoint) {
+	case Endpoint::Register: {
+		auto node = parseBody(*req, false);
+		if (!node)
+			return fail(req, node.error());
+		auto parsed = parseWith(*node, parseRegistration);
+		if (!parsed)
+			return fail(req, parsed.error());
+		auto registration = std::make_shared<Registration>(std::move(*parsed));
+		return dispatch(req, [this, vmId, registration] {
+			auto r = service_.registerVm(vmId, *registration);
+			if (!r)
+				return errorReply(r.error());
+			JsonNodePtr node = vmInfoToJson(r->info);
+			return jsonReply(r->created ? 201 : 200, node.get());
+		});
+	}
+	case Endpoint::Show:
+		return dispatch(req, [this, vmId] { return answer(service_.getVm(vmId), 200, vmInfoToJson); });
+	case Endpoint::Revoke:
+		return dispatch(req, [this, vmId] { return answerEmpty(service_.deleteVm(vmId)); });
+	default:
+		return dispatch(req, [this, vmId] { return answer(service_.auditTrail(vmId), 200, auditTrailToJson); });
+	}
+}
+
+void HttpApi::routeHost(Request *req, const std::string &vmId, const std::string &launchId, Endpoint endpoint)
+{
+	req->endpoint = endpoint;
+	if (req->method != "POST")
+		return methodNotAllowed(req, "POST");
 	if (auto s = authorizeHost(req->msg); !s)
-		return fail(s.error());
-	auto node = parseBody(*req, req->endpoint == Endpoint::End);
+		return fail(req, s.error());
+	auto node = parseBody(*req, endpoint == Endpoint::End);
 	if (!node)
-		return fail(node.error());
-
-	if (req->endpoint == Endpoint::Launch) {
+		return fail(req, node.error());
+	if (endpoint == Endpoint::Launch) {
 		auto parsed = parseWith(*node, parseLaunchRequest);
 		if (!parsed)
-			return fail(parsed.error());
+			return fail(req, parsed.error());
 		return dispatch(req, [this, vmId, request = std::move(*parsed)] {
 			return answer(service_.launch(vmId, request), 201, launchResponseToJson);
 		});
 	}
-	std::string launchId = parts[4];
-	if (req->endpoint == Endpoint::Validate) {
+	if (endpoint == Endpoint::Validate) {
 		auto parsed = parseWith(*node, parseValidateRequest);
 		if (!parsed)
-			return fail(parsed.error());
+			return fail(req, parsed.error());
 		return dispatch(req, [this, vmId, launchId, report = std::move(*parsed)] {
 			return answer(service_.validate(vmId, launchId, report), 200, validateResponseToJson);
 		});
@@ -428,10 +442,10 @@ void HttpApi::route(Request *req, const std::vector<std::string> &parts)
 	if (*node) {
 		auto parsed = parseWith(*node, parseEndRequest);
 		if (!parsed)
-			return fail(parsed.error());
+			return fail(req, parsed.error());
 		end = std::move(*parsed);
 	}
-	return dispatch(req, [this, vmId, launchId, end] { return answerEmpty(service_.end(vmId, launchId, end)); });
+	dispatch(req, [this, vmId, launchId, end] { return answerEmpty(service_.end(vmId, launchId, end)); });
 }
 
 } // namespace cvm::server

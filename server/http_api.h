@@ -15,11 +15,11 @@
 
 #include "cvm/common/error.h"
 #include "cvm/common/secure_buffer.h"
+#include "metrics.h"
 
 namespace cvm::server {
 
 class AttestationService;
-class Metrics;
 class WorkerPool;
 
 struct ApiOptions {
@@ -51,6 +51,8 @@ private:
 	Status authorizeOwner(SoupServerMessage *msg) const;
 	Status authorizeHost(SoupServerMessage *msg) const;
 	void route(Request *req, const std::vector<std::string> &parts);
+	void routeOwner(Request *req, const std::string &vmId, bool audit);
+	void routeHost(Request *req, const std::string &vmId, const std::string &launchId, Endpoint endpoint);
 
 	ApiOptions options_;
 	AttestationService &service_;
