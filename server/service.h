@@ -25,6 +25,8 @@ class SecretSealer;
 class StorePool;
 class Store;
 struct VmRecord;
+struct LaunchRecord;
+struct VerifiedPlatform;
 
 struct ServiceOptions {
 	unsigned launchExpiry = 600; // seconds
@@ -61,6 +63,19 @@ public:
 
 private:
 	Result<attest::VmInfo> vmInfo(Store &store, const VmRecord &vm, int64_t now);
+	// launch(): the early checks, the platform, then the binding insert.
+	Result<attest::SevReference> admitLaunch(const std::string &vmId, const attest::LaunchRequest &request,
+						 int64_t now);
+	Result<VerifiedPlatform> verifyPlatform(const std::string &vmId, const attest::LaunchRequest &request,
+						const attest::SevReference &ref);
+	Status recordLaunch(const LaunchRecord &launch, const VerifiedPlatform &platform);
+	// validate(): refuses a launch that is not pending (marking it expired
+	// when its time has passed).
+	Status checkPending(Store &store, const LaunchRecord &launch, const attest::ValidateRequest &report,
+			    int64_t now);
+	// The verdict on a report (VerificationFailed errors), or a failure of ours.
+	Status judgeReport(const attest::ValidateRequest &report, const attest::SevReference &ref, uint32_t policy,
+			   ByteView tik);
 	Status auditRefusal(const std::string &vmId, const std::string &launchId, const std::string &event,
 			    const Error &error, const std::string &reported, const std::string &expected);
 	Result<attest::ValidateResponse> release(const std::string &launchId, const VmRecord &vm,

@@ -84,41 +84,38 @@ Status checkReport(const ValidateRequest &report, const SevReference &ref, uint3
 
 } // namespace
 
-Result<LaunchResponse> AttestationService::launch(const std::string &vmId, const LaunchRequest &request)
+Result<SevReference> AttestationService::admitLaunch(const std::string &vmId, const LaunchRequest &request,
+						     int64_t now)
 {
-	int64_t now = clock_();
-	SevReference ref;
-	{
-		auto store = CVM_TRY(stores_.lease());
-		auto vm = CVM_TRY(store->getVm(vmId));
-		if (!vm)
-			return asError(code::kVmNotFound, "no VM " + vmId + " is registered");
-		Error refusal(ErrorCode::Internal, "");
-		bool refused = false;
-		if (vm->expiresAt && *vm->expiresAt <= now) {
-			refusal = asError(code::kRegistrationExpired, "the registration of VM " + vmId + " expired at " +
-									       formatTime(*vm->expiresAt));
-			refused = true;
-		} else if (CVM_TRY(store->countActiveLaunches(vmId, now)) >= vm->maxLaunches) {
-			// Early refusal without spending the crypto; the binding check
-			// is the one inside the write transaction below.
-			refusal = asError(code::kLaunchLimitReached,
-					  "VM " + vmId + " already has its maximum of " + std::to_string(vm->maxLaunches) +
-						  " concurrent launch(es)");
-			refused = true;
-		}
-		if (refused) {
-			metrics_.recordVerdict("launch", refusal.tag());
-			CVM_CHECK(auditRefusal(vmId, "", "launch", refusal, requestJson(request), ""));
-			return refusal;
-		}
-		ref = CVM_TRY(referenceOf(*vm));
+	auto store = CVM_TRY(stores_.lease());
+	auto vm = CVM_TRY(store->getVm(vmId));
+	if (!vm)
+		return asError(code::kVmNotFound, "no VM " + vmId + " is registered");
+	std::optional<Error> refusal;
+	if (vm->expiresAt && *vm->expiresAt <= now)
+		refusal = asError(code::kRegistrationExpired,
+				  "the registration of VM " + vmId + " expired at " + formatTime(*vm->expiresAt));
+	else if (CVM_TRY(store->countActiveLaunches(vmId, now)) >= vm->maxLaunches)
+		// Early refusal without spending the crypto; the binding check is
+		// the one inside the write transaction of recordLaunch().
+		refusal = asError(code::kLaunchLimitReached, "VM " + vmId + " already has its maximum of " +
+								     std::to_string(vm->maxLaunches) +
+								     " concurrent launch(es)");
+	if (refusal) {
+		metrics_.recordVerdict("launch", refusal->tag());
+		CVM_CHECK(auditRefusal(vmId, "", "launch", *refusal, requestJson(request), ""));
+		return *refusal;
 	}
+	return referenceOf(*vm);
+}
 
+Result<VerifiedPlatform> AttestationService::verifyPlatform(const std::string &vmId, const LaunchRequest &request,
+							    const SevReference &ref)
+{
 	auto platform = crypto_.verifyPlatform(request);
 	if (platform && ref.ocaPin && !constantTimeEqual(platform->ocaDigest, *ref.ocaPin))
-		platform = asError(code::kOcaMismatch, "the platform's OCA certificate is not the one pinned for VM " +
-							       vmId);
+		platform = asError(code::kOcaMismatch,
+				   "the platform's OCA certificate is not the one pinned for VM " + vmId);
 	if (!platform) {
 		Error e = std::move(platform).error();
 		metrics_.recordVerdict("launch", asCodeForError(e));
@@ -126,47 +123,58 @@ Result<LaunchResponse> AttestationService::launch(const std::string &vmId, const
 		CVM_CHECK(auditRefusal(vmId, "", "launch", e, requestJson(request), ""));
 		return e;
 	}
+	return platform;
+}
 
-	LaunchSession session = CVM_TRY(crypto_.startSession(*platform, ref.policy));
-	LaunchRecord launch;
-	launch.id = newLaunchId();
-	launch.vmId = vmId;
-	launch.state = launch_state::kPending;
-	launch.policy = ref.policy;
-	launch.chipId = platform->chipId;
-	launch.created = now;
-	launch.expiresAt = now + options_.launchExpiry;
-	{
-		SecureBuffer keys(session.tek.size() + session.tik.size());
-		storeBytes(keys.span(), 0, session.tek.view());
-		storeBytes(keys.span(), session.tek.size(), session.tik.view());
-		launch.sealedKeys = CVM_TRY(sealer_.seal(keys.view(), keysContext(launch.id)));
-	}
-
+Status AttestationService::recordLaunch(const LaunchRecord &launch, const VerifiedPlatform &platform)
+{
 	auto store = CVM_TRY(stores_.lease());
 	auto txn = CVM_TRY(store->beginWrite());
-	auto vm = CVM_TRY(store->getVm(vmId));
+	auto vm = CVM_TRY(store->getVm(launch.vmId));
 	if (!vm)
-		return asError(code::kVmNotFound, "VM " + vmId + " was revoked during the launch");
-	if (CVM_TRY(store->countActiveLaunches(vmId, now)) >= vm->maxLaunches) {
-		Error e = asError(code::kLaunchLimitReached, "VM " + vmId + " already has its maximum of " +
+		return asError(code::kVmNotFound, "VM " + launch.vmId + " was revoked during the launch");
+	if (CVM_TRY(store->countActiveLaunches(launch.vmId, launch.created)) >= vm->maxLaunches) {
+		Error e = asError(code::kLaunchLimitReached, "VM " + launch.vmId + " already has its maximum of " +
 								     std::to_string(vm->maxLaunches) +
 								     " concurrent launch(es)");
-		AuditRecord audit{ 0, now, vmId, "", "launch", e.tag(), e.message(), platformJson(*platform), "" };
+		AuditRecord audit{ 0, launch.created, launch.vmId, "", "launch", e.tag(), e.message(),
+				   platformJson(platform), "" };
 		CVM_CHECK(store->appendAudit(audit));
 		CVM_CHECK(txn.commit());
 		metrics_.recordVerdict("launch", e.tag());
 		return e;
 	}
 	CVM_CHECK(store->insertLaunch(launch));
-	AuditRecord audit{ 0, now, vmId, launch.id, "launch", "ok",
-			   "session created; expires " + formatTime(launch.expiresAt), platformJson(*platform), "" };
+	AuditRecord audit{ 0, launch.created, launch.vmId, launch.id, "launch", "ok",
+			   "session created; expires " + formatTime(launch.expiresAt), platformJson(platform), "" };
 	CVM_CHECK(store->appendAudit(audit));
-	CVM_CHECK(txn.commit());
+	return txn.commit();
+}
+
+Result<LaunchResponse> AttestationService::launch(const std::string &vmId, const LaunchRequest &request)
+{
+	int64_t now = clock_();
+	SevReference ref = CVM_TRY(admitLaunch(vmId, request, now));
+	VerifiedPlatform platform = CVM_TRY(verifyPlatform(vmId, request, ref));
+	LaunchSession session = CVM_TRY(crypto_.startSession(platform, ref.policy));
+
+	LaunchRecord launch;
+	launch.id = newLaunchId();
+	launch.vmId = vmId;
+	launch.state = launch_state::kPending;
+	launch.policy = ref.policy;
+	launch.chipId = platform.chipId;
+	launch.created = now;
+	launch.expiresAt = now + options_.launchExpiry;
+	SecureBuffer keys(session.tek.size() + session.tik.size());
+	storeBytes(keys.span(), 0, session.tek.view());
+	storeBytes(keys.span(), session.tek.size(), session.tik.view());
+	launch.sealedKeys = CVM_TRY(sealer_.seal(keys.view(), keysContext(launch.id)));
+	CVM_CHECK(recordLaunch(launch, platform));
+
 	metrics_.recordVerdict("launch", "ok");
 	logEvent(G_LOG_LEVEL_INFO, vmId, launch.id, "launch", "ok",
-		 "launch started (chip " + (platform->chipId.empty() ? std::string("unknown") : platform->chipId) + ")");
-
+		 "launch started (chip " + (platform.chipId.empty() ? std::string("unknown") : platform.chipId) + ")");
 	LaunchResponse response;
 	response.launchId = launch.id;
 	response.session = std::move(session.session);
@@ -174,6 +182,32 @@ Result<LaunchResponse> AttestationService::launch(const std::string &vmId, const
 	response.policy = launch.policy;
 	response.expiresAt = launch.expiresAt;
 	return response;
+}
+
+Status AttestationService::checkPending(Store &store, const LaunchRecord &launch, const ValidateRequest &report,
+				       int64_t now)
+{
+	const std::string &state = launch.state;
+	const std::string &id = launch.id;
+	if (state == launch_state::kValidated || state == launch_state::kRejected)
+		return asError(code::kLaunchAlreadyValidated,
+			       "launch " + id + " was already validated (" + state + "); start a new launch");
+	if (state == launch_state::kEnded || state == launch_state::kRevoked)
+		return asError(code::kLaunchEnded,
+			       "launch " + id + " has " + (state == launch_state::kEnded ? "ended" : "been revoked"));
+	Error expired = asError(code::kLaunchExpired, "launch " + id + " expired at " + formatTime(launch.expiresAt));
+	if (state == launch_state::kExpired)
+		return expired;
+	if (launch.expiresAt <= now) {
+		// Recorded before answering, within the caller's transaction.
+		CVM_CHECK(store.moveLaunch(id, launch_state::kPending, launch_state::kExpired, now));
+		AuditRecord audit{ 0, now, launch.vmId, id, "validate", expired.tag(), expired.message(),
+				   reportJson(report), "" };
+		CVM_CHECK(store.appendAudit(audit));
+		metrics_.recordVerdict("validate", expired.tag());
+		return expired;
+	}
+	return {};
 }
 
 Result<ValidateResponse> AttestationService::validate(const std::string &vmId, const std::string &launchId,
@@ -190,25 +224,10 @@ Result<ValidateResponse> AttestationService::validate(const std::string &vmId, c
 	auto launch = CVM_TRY(store->getLaunch(vmId, launchId));
 	if (!launch)
 		return asError(code::kLaunchNotFound, "VM " + vmId + " has no launch " + launchId);
-	const std::string &state = launch->state;
-	if (state == launch_state::kValidated || state == launch_state::kRejected)
-		return asError(code::kLaunchAlreadyValidated,
-			       "launch " + launchId + " was already validated (" + state + "); start a new launch");
-	if (state == launch_state::kEnded || state == launch_state::kRevoked)
-		return asError(code::kLaunchEnded, "launch " + launchId + " has " +
-							   (state == launch_state::kEnded ? "ended" : "been revoked"));
-	if (state == launch_state::kExpired)
-		return asError(code::kLaunchExpired, "launch " + launchId + " expired at " +
-							     formatTime(launch->expiresAt));
-	if (launch->expiresAt <= now) {
-		CVM_CHECK(store->moveLaunch(launchId, launch_state::kPending, launch_state::kExpired, now));
-		Error e = asError(code::kLaunchExpired, "launch " + launchId + " expired at " +
-								formatTime(launch->expiresAt));
-		AuditRecord audit{ 0, now, vmId, launchId, "validate", e.tag(), e.message(), reportJson(report), "" };
-		CVM_CHECK(store->appendAudit(audit));
-		CVM_CHECK(txn.commit());
-		metrics_.recordVerdict("validate", e.tag());
-		return e;
+	if (auto s = checkPending(*store, *launch, report, now); !s) {
+		if (s.error().tag() == code::kLaunchExpired && launch->state == launch_state::kPending)
+			CVM_CHECK(txn.commit());
+		return std::move(s).error();
 	}
 
 	SevReference ref = CVM_TRY(referenceOf(*vm));
@@ -217,16 +236,9 @@ Result<ValidateResponse> AttestationService::validate(const std::string &vmId, c
 		return Error(ErrorCode::Internal, "stored keys of launch " + launchId + " are corrupt");
 	ByteView tek = keys.view().first(16), tik = keys.view().subspan(16);
 
-	Status verdict = checkReport(report, ref, launch->policy);
-	if (verdict) {
-		auto match = CVM_TRY(crypto_.matchMeasurement(tik, report, ref.launchDigests));
-		if (!match)
-			verdict = asError(code::kMeasurementMismatch,
-					  "the launch measurement matches none of the " +
-						  std::to_string(ref.launchDigests.size()) +
-						  " registered launch digest(s): the guest's firmware, kernel, initrd, "
-						  "command line or vCPU setup differ, or the platform is not genuine");
-	}
+	Status verdict = judgeReport(report, ref, launch->policy, tik);
+	if (!verdict && verdict.error().code() != ErrorCode::VerificationFailed)
+		return std::move(verdict).error(); // not a verdict: a failure of ours
 	if (!verdict) {
 		Error e = std::move(verdict).error();
 		CVM_CHECK(store->moveLaunch(launchId, launch_state::kPending, launch_state::kRejected, now));
@@ -251,6 +263,19 @@ Result<ValidateResponse> AttestationService::validate(const std::string &vmId, c
 	logEvent(G_LOG_LEVEL_INFO, vmId, launchId, "validate", "ok",
 		 response.hasSecret ? "validated; secret released" : "validated");
 	return response;
+}
+
+Status AttestationService::judgeReport(const ValidateRequest &report, const SevReference &ref, uint32_t policy,
+				      ByteView tik)
+{
+	CVM_CHECK(checkReport(report, ref, policy));
+	auto match = CVM_TRY(crypto_.matchMeasurement(tik, report, ref.launchDigests));
+	if (!match)
+		return asError(code::kMeasurementMismatch,
+			       "the launch measurement matches none of the " + std::to_string(ref.launchDigests.size()) +
+				       " registered launch digest(s): the guest's firmware, kernel, initrd, command "
+				       "line or vCPU setup differ, or the platform is not genuine");
+	return {};
 }
 
 Result<ValidateResponse> AttestationService::release(const std::string &, const VmRecord &vm, ByteView tek,
