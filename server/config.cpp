@@ -89,6 +89,7 @@ const Setting kSettings[] = {
 	UINT_SETTING("launch-expiry", launchExpiry, 1, 86400, "Seconds a launch waits for validation (default 600)"),
 	UINT_SETTING("max-body", maxBody, 1024, 16u << 20, "Largest request body in bytes (default 262144)"),
 	UINT_SETTING("workers", workers, 0, 256, "Worker threads for crypto and storage (0: one per CPU)"),
+	UINT_SETTING("max-queue", maxQueue, 1, 1000000, "Requests waiting for a worker before answering 503"),
 	UINT_SETTING("expiry-sweep", expirySweep, 1, 3600, "Seconds between sweeps of expired launches"),
 	UINT_SETTING("chain-cache", chainCache, 0, 100000, "Verified platform chains to remember (0: off)"),
 	UINT_SETTING("audit-limit", auditLimit, 1, 1000000, "Newest audit entries returned per VM"),

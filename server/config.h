@@ -38,6 +38,7 @@ struct ServerConfig {
 	unsigned launchExpiry = 600;  // seconds a launch may wait for validation
 	unsigned maxBody = 256 * 1024;
 	unsigned workers = 0;         // 0: one per processor
+	unsigned maxQueue = 4096;     // requests waiting for a worker before 503
 	unsigned expirySweep = 30;    // seconds between sweeps of expired launches
 	unsigned chainCache = 256;    // verified platform chains kept (0: off)
 	unsigned auditLimit = 1000;   // newest audit entries returned per VM

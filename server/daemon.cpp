@@ -104,12 +104,14 @@ void scheduleSweeps(Daemon::Parts *p, unsigned seconds)
 			auto *parts = static_cast<Daemon::Parts *>(data);
 			if (parts->sweeping.exchange(true))
 				return G_SOURCE_CONTINUE;
-			parts->workers->run([parts] {
+			bool queued = parts->workers->run([parts] {
 				auto n = parts->service->expireStale();
 				if (!n)
 					g_warning("expiry sweep: %s", n.error().message().c_str());
 				parts->sweeping = false;
 			});
+			if (!queued)
+				parts->sweeping = false; // busy: the next tick tries again
 			return G_SOURCE_CONTINUE;
 		},
 		p, nullptr);
@@ -153,9 +155,9 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const ServerConfig &config, Clock
 	ServiceOptions serviceOptions{ config.launchExpiry, config.auditLimit };
 	p->service = std::make_unique<AttestationService>(serviceOptions, *p->stores, *p->sealer, *p->crypto,
 							  p->metrics, std::move(clock));
-	p->workers = std::make_unique<WorkerPool>(config.workers, g_main_context_get_thread_default()
-									  ? g_main_context_get_thread_default()
-									  : g_main_context_default());
+	GMainContext *context = g_main_context_get_thread_default();
+	p->workers = std::make_unique<WorkerPool>(config.workers, context ? context : g_main_context_default(),
+						  config.maxQueue);
 
 	ApiOptions apiOptions;
 	apiOptions.maxBody = config.maxBody;

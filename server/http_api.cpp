@@ -258,13 +258,18 @@ void HttpApi::dispatch(Request *req, std::function<Reply()> work)
 {
 	std::shared_ptr<SoupServerMessage> msg(static_cast<SoupServerMessage *>(g_object_ref(req->msg)),
 					       g_object_unref);
-	soup_server_message_pause(req->msg);
-	workers_.submit<Reply>(std::move(work), [msg](Reply reply) {
+	bool queued = workers_.submit<Reply>(std::move(work), [msg](Reply reply) {
 		Request *r = requestOf(msg.get());
 		r->respond(reply);
 		if (!r->disconnected)
 			soup_server_message_unpause(msg.get());
 	});
+	if (!queued) {
+		Reply r = errorReply(code::kUnavailable, "the server is overloaded; retry later");
+		r.headers.emplace_back("Retry-After", "1");
+		return req->respond(r);
+	}
+	soup_server_message_pause(req->msg);
 }
 
 namespace {

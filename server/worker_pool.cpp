@@ -7,7 +7,8 @@ namespace cvm::server {
 
 using Job = std::function<void()>;
 
-WorkerPool::WorkerPool(unsigned threads, GMainContext *main) : main_(g_main_context_ref(main))
+WorkerPool::WorkerPool(unsigned threads, GMainContext *main, size_t maxQueued)
+	: main_(g_main_context_ref(main)), maxQueued_(maxQueued)
 {
 	unsigned n = threads ? threads : g_get_num_processors();
 	for (unsigned i = 0; i < n; ++i)
@@ -45,13 +46,16 @@ void WorkerPool::loop()
 	}
 }
 
-void WorkerPool::run(Job job)
+bool WorkerPool::run(Job job)
 {
 	{
 		std::lock_guard<std::mutex> guard(mutex_);
+		if (maxQueued_ && queue_.size() >= maxQueued_)
+			return false;
 		queue_.push_back(std::move(job));
 	}
 	wake_.notify_one();
+	return true;
 }
 
 void WorkerPool::toMain(Job fn)

@@ -22,24 +22,26 @@ class WorkerPool
 {
 public:
 	// threads == 0: one per processor. `main` is where completions run.
-	WorkerPool(unsigned threads, GMainContext *main);
+	// At most `maxQueued` jobs wait for a thread (0: no limit).
+	WorkerPool(unsigned threads, GMainContext *main, size_t maxQueued = 0);
 	// Finishes the queued jobs, joins the threads (so none outlives the
 	// pool), then runs the completions they queued.
 	~WorkerPool();
 	WorkerPool(const WorkerPool &) = delete;
 	WorkerPool &operator=(const WorkerPool &) = delete;
 
-	// Runs `work` on a worker, then `done` with its result on the main context.
+	// Runs `work` on a worker, then `done` with its result on the main
+	// context. False (and nothing runs) when the queue is full.
 	template<typename T>
-	void submit(std::function<T()> work, std::function<void(T)> done)
+	bool submit(std::function<T()> work, std::function<void(T)> done)
 	{
-		run([this, work = std::move(work), done = std::move(done)]() mutable {
+		return run([this, work = std::move(work), done = std::move(done)]() mutable {
 			auto result = std::make_shared<T>(work());
 			toMain([done = std::move(done), result]() mutable { done(std::move(*result)); });
 		});
 	}
 
-	void run(std::function<void()> job);
+	bool run(std::function<void()> job);
 	void toMain(std::function<void()> fn);
 	unsigned threads() const { return static_cast<unsigned>(threads_.size()); }
 
@@ -47,6 +49,7 @@ private:
 	void loop();
 
 	GMainContext *main_;
+	size_t maxQueued_;
 	std::mutex mutex_;
 	std::condition_variable wake_;
 	std::deque<std::function<void()>> queue_;
