@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Message digests through OpenSSL EVP: one-shot SHA-256/384/512 over one or
+// more parts, and a streaming Hasher for inputs read in chunks (firmware
+// images, files).
+#pragma once
+
+#include <initializer_list>
+
+#include "cvm/common/bytes.h"
+#include "cvm/common/error.h"
+#include "cvm/common/ossl.h"
+
+namespace cvm {
+
+enum class DigestAlgorithm { Sha256, Sha384, Sha512 };
+
+// The digest length in bytes (32, 48, 64).
+size_t digestSize(DigestAlgorithm algorithm);
+
+// The digest of the concatenation of `parts`.
+Result<Bytes> digest(DigestAlgorithm algorithm, std::initializer_list<ByteView> parts);
+inline Result<Bytes> sha256(ByteView data) { return digest(DigestAlgorithm::Sha256, { data }); }
+inline Result<Bytes> sha384(ByteView data) { return digest(DigestAlgorithm::Sha384, { data }); }
+inline Result<Bytes> sha512(ByteView data) { return digest(DigestAlgorithm::Sha512, { data }); }
+
+// Incremental hashing. create() fails only when OpenSSL cannot set up the
+// context; update() after a failure or after finish() keeps failing.
+class Hasher
+{
+public:
+	static Result<Hasher> create(DigestAlgorithm algorithm);
+
+	Status update(ByteView data);
+	// Returns the digest; the Hasher cannot be used afterwards.
+	Result<Bytes> finish();
+
+private:
+	explicit Hasher(EvpMdCtxPtr ctx, DigestAlgorithm algorithm)
+		: ctx_(std::move(ctx)), algorithm_(algorithm)
+	{
+	}
+
+	EvpMdCtxPtr ctx_;
+	DigestAlgorithm algorithm_;
+};
+
+} // namespace cvm
