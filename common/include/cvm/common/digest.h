@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Message digests through OpenSSL EVP: one-shot SHA-256/384/512 over one or
-// more parts, and a streaming Hasher for inputs read in chunks (firmware
-// images, files).
+// more parts, a streaming Hasher for inputs read in chunks (firmware images,
+// files), hashing a file in bounded reads, and HMAC.
 #pragma once
 
 #include <initializer_list>
+#include <string>
 
 #include "cvm/common/bytes.h"
 #include "cvm/common/error.h"
@@ -44,5 +45,18 @@ private:
 	EvpMdCtxPtr ctx_;
 	DigestAlgorithm algorithm_;
 };
+
+// Feeds the whole file at `path` into `hasher` through one 1 MiB aligned
+// buffer (memory stays flat whatever the file size; large reads keep EVP's
+// SHA-NI path busy). Returns the number of bytes hashed.
+Result<uint64_t> updateFromFile(Hasher &hasher, const std::string &path);
+
+// The digest of a whole file, read as above.
+Result<Bytes> digestFile(DigestAlgorithm algorithm, const std::string &path);
+
+// HMAC (EVP_MAC "HMAC") over the concatenation of `parts`. The key is copied
+// into OpenSSL's context, which cleanses it when freed; the MAC itself is not
+// treated as secret.
+Result<Bytes> hmac(DigestAlgorithm algorithm, ByteView key, std::initializer_list<ByteView> parts);
 
 } // namespace cvm
