@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cvm-launch sev validate: the offline mode of libvirt's virt-qemu-sev-validate
+// with its option names, messages ("OK: Looks good to me", "ERROR: ...") and
+// exit codes: 0 ok, 1 attestation failed, 2 unsupported usage, 3 insecure
+// usage, 4 incorrect config, 5 invalid state, 6 any other error (unreadable
+// or malformed files). Online mode (--domain) talks to libvirt and is not
+// supported here: exit 2.
+//
+// Deliberate differences: numbers also accept 0x hex; out-of-range numbers
+// are usage errors (2, where the Python tool crashes with 6); kernel hashes
+// with a firmware that has no hash-table area are refused (2) instead of
+// computing a digest no QEMU can produce; secrets are never printed, not even
+// with --debug; the secret table pads to the next multiple of 16 (sevctl),
+// which the guest parses the same.
+#define G_LOG_DOMAIN "cvm-cli"
+
+#include "sev_measure_command.h"
+
+#include <cstdio>
+#include <regex>
+#include <vector>
+
+#include "cli.h"
+#include "cvm/common/file.h"
+#include "cvm/sev/launch_digest.h"
+#include "cvm/sev/secret.h"
+#include "cvm/sev/session.h"
+
+namespace cvm::cli {
+
+namespace {
+
+constexpr int kExitAttestationFailed = 1;
+constexpr int kExitUnsupported = 2;
+constexpr int kExitOther = 6;
+
+// An error with the exit code it maps to.
+struct Failure {
+	int exitCode;
+	std::string message;
+};
+
+struct ValidateOptions {
+	gboolean debug = FALSE, quiet = FALSE, insecure = FALSE, ignoreConfig = FALSE;
+	gchar *measurement = nullptr, *apiMajor = nullptr, *apiMinor = nullptr, *buildId = nullptr;
+	gchar *policy = nullptr, *firmware = nullptr, *kernel = nullptr, *initrd = nullptr, *cmdline = nullptr;
+	gchar *numCpus = nullptr, *vmsa0 = nullptr, *vmsa1 = nullptr;
+	gchar *family = nullptr, *model = nullptr, *stepping = nullptr;
+	gchar *tik = nullptr, *tek = nullptr, *tk = nullptr, *connect = nullptr, *domain = nullptr;
+	gchar **injectSecret = nullptr;
+	gchar *secretPayload = nullptr, *secretHeader = nullptr;
+
+	~ValidateOptions()
+	{
+		for (gchar *p : { measurement, apiMajor, apiMinor, buildId, policy, firmware, kernel, initrd,
+				  cmdline, numCpus, vmsa0, vmsa1, family, model, stepping, tik, tek, tk, connect,
+				  domain, secretPayload, secretHeader })
+			g_free(p);
+		g_strfreev(injectSecret);
+	}
+	size_t secretCount() const { return injectSecret ? g_strv_length(injectSecret) : 0; }
+};
+
+std::vector<GOptionEntry> validateEntries(ValidateOptions &o)
+{
+	return {
+		{ "debug", 'd', 0, G_OPTION_ARG_NONE, &o.debug, "Show debug information (never secrets)", nullptr },
+		{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet, "Do not display status", nullptr },
+		{ "measurement", 'm', 0, G_OPTION_ARG_STRING, &o.measurement, "Measurement for the running domain (base64)", "B64" },
+		{ "api-major", 0, 0, G_OPTION_ARG_STRING, &o.apiMajor, "SEV API major version for the running domain", "N" },
+		{ "api-minor", 0, 0, G_OPTION_ARG_STRING, &o.apiMinor, "SEV API minor version for the running domain", "N" },
+		{ "build-id", 0, 0, G_OPTION_ARG_STRING, &o.buildId, "SEV build ID for the running domain", "N" },
+		{ "policy", 0, 0, G_OPTION_ARG_STRING, &o.policy, "SEV policy for the running domain", "N" },
+		{ "firmware", 'f', 0, G_OPTION_ARG_FILENAME, &o.firmware, "Path to the firmware binary", "F" },
+		{ "kernel", 'k', 0, G_OPTION_ARG_FILENAME, &o.kernel, "Path to the kernel binary", "F" },
+		{ "initrd", 'r', 0, G_OPTION_ARG_FILENAME, &o.initrd, "Path to the initrd binary", "F" },
+		{ "cmdline", 'e', 0, G_OPTION_ARG_STRING, &o.cmdline, "Cmdline string booted with", "S" },
+		{ "num-cpus", 'n', 0, G_OPTION_ARG_STRING, &o.numCpus, "Number of virtual CPUs", "N" },
+		{ "vmsa-cpu0", '0', 0, G_OPTION_ARG_FILENAME, &o.vmsa0, "VMSA state for the boot CPU", "F" },
+		{ "vmsa-cpu1", '1', 0, G_OPTION_ARG_FILENAME, &o.vmsa1, "VMSA state for the additional CPUs", "F" },
+		{ "cpu-family", 0, 0, G_OPTION_ARG_STRING, &o.family, "Hypervisor host CPU family number", "N" },
+		{ "cpu-model", 0, 0, G_OPTION_ARG_STRING, &o.model, "Hypervisor host CPU model number", "N" },
+		{ "cpu-stepping", 0, 0, G_OPTION_ARG_STRING, &o.stepping, "Hypervisor host CPU stepping number", "N" },
+		{ "tik", 0, 0, G_OPTION_ARG_FILENAME, &o.tik, "TIK file for domain", "F" },
+		{ "tek", 0, 0, G_OPTION_ARG_FILENAME, &o.tek, "TEK file for domain", "F" },
+		{ "tk", 0, 0, G_OPTION_ARG_FILENAME, &o.tk, "TEK/TIK combined file for domain", "F" },
+		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &o.connect, "libvirt connection URI (online mode: not supported)", "URI" },
+		{ "domain", 'o', 0, G_OPTION_ARG_STRING, &o.domain, "domain ID / Name / UUID (online mode: not supported)", "DOM" },
+		{ "insecure", 'i', 0, G_OPTION_ARG_NONE, &o.insecure, "Proceed even if usage scenario is insecure (online mode)", nullptr },
+		{ "ignore-config", 'g', 0, G_OPTION_ARG_NONE, &o.ignoreConfig, "Do not sanity check the guest config (online mode)", nullptr },
+		{ "inject-secret", 's', 0, G_OPTION_ARG_STRING_ARRAY, &o.injectSecret, "ALIAS-OR-GUID:PATH file containing secret to inject", "S" },
+		{ "secret-payload", 0, 0, G_OPTION_ARG_FILENAME, &o.secretPayload, "Path to file to write secret data payload to", "F" },
+		{ "secret-header", 0, 0, G_OPTION_ARG_FILENAME, &o.secretHeader, "Path to file to write secret data header to", "F" },
+		{},
+	};
+}
+
+// virt-qemu-sev-validate's check_usage(), offline half, same order and messages.
+std::optional<std::string> checkUsage(const ValidateOptions &o)
+{
+	if (o.domain)
+		return "online mode (--domain) needs libvirt and is not supported by cvm-launch; "
+		       "give --measurement, --api-major, --api-minor, --build-id, --policy and --firmware";
+	if (o.tk) {
+		if (o.tik || o.tek)
+			return "--tk is mutually exclusive with --tek/--tik";
+	} else if (!o.tik || !o.tek) {
+		return "Either --tk or both of --tek/--tik are required";
+	}
+	const std::pair<const gchar *, const char *> required[] = {
+		{ o.measurement, "--measurement" }, { o.apiMajor, "--api-major" }, { o.apiMinor, "--api-minor" },
+		{ o.buildId, "--build-id" },	    { o.policy, "--policy" },	  { o.firmware, "--firmware" },
+	};
+	for (const auto &[value, name] : required)
+		if (!value)
+			return std::string("Either ") + name + " or --domain is required";
+	if (o.secretCount() > 0 && !o.secretHeader)
+		return "Either --secret-header or --domain is required";
+	if (o.secretCount() > 0 && !o.secretPayload)
+		return "Either --secret-payload or --domain is required";
+	if (!o.kernel && (o.initrd || o.cmdline))
+		return "--initrd/--cmdline require --kernel";
+	int sku = !!o.family + !!o.model + !!o.stepping;
+	if (sku == 0 && o.vmsa1 && !o.vmsa0)
+		return "VMSA for additional CPU also requires VMSA for boot CPU";
+	if (sku > 0 && (o.vmsa0 || o.vmsa1))
+		return "VMSA files are mutually exclusive with CPU SKU";
+	if (sku > 0 && sku < 3)
+		return "CPU SKU needs family, model and stepping for SEV-ES domain";
+	if (!!o.secretPayload != !!o.secretHeader)
+		return "Both --secret-payload and --secret-header are required";
+	return std::nullopt;
+}
+
+struct Numbers {
+	sev::PlatformVersion version;
+	uint32_t policy = 0;
+	std::optional<unsigned> numCpus;
+	std::optional<sev::CpuSku> sku;
+};
+
+std::optional<Failure> parseNumbers(const ValidateOptions &o, Numbers &n)
+{
+	auto number = [](const gchar *text, const char *name, uint64_t max, uint64_t &out) -> std::optional<Failure> {
+		auto v = parseUnsignedOption(text, max);
+		if (!v)
+			return Failure{ kExitUnsupported, std::string(name) + ": '" + text + "' is not a number in 0.." +
+								   std::to_string(max) };
+		out = *v;
+		return std::nullopt;
+	};
+	uint64_t major = 0, minor = 0, build = 0, policy = 0, cpus = 0, f = 0, m = 0, s = 0;
+	if (auto e = number(o.apiMajor, "--api-major", 0xff, major)) return e;
+	if (auto e = number(o.apiMinor, "--api-minor", 0xff, minor)) return e;
+	if (auto e = number(o.buildId, "--build-id", 0xff, build)) return e;
+	if (auto e = number(o.policy, "--policy", UINT32_MAX, policy)) return e;
+	n.version = { static_cast<uint8_t>(major), static_cast<uint8_t>(minor), static_cast<uint8_t>(build) };
+	n.policy = static_cast<uint32_t>(policy);
+	if (o.numCpus) {
+		if (auto e = number(o.numCpus, "--num-cpus", 4096, cpus)) return e;
+		n.numCpus = static_cast<unsigned>(cpus);
+	}
+	if (o.family) {
+		if (auto e = number(o.family, "--cpu-family", 0xfff, f)) return e;
+		if (auto e = number(o.model, "--cpu-model", 0xff, m)) return e;
+		if (auto e = number(o.stepping, "--cpu-stepping", 0xf, s)) return e;
+		n.sku = sev::CpuSku{ static_cast<uint32_t>(f), static_cast<uint32_t>(m), static_cast<uint32_t>(s) };
+	}
+	return std::nullopt;
+}
+
+Failure other(const Error &e)
+{
+	return { kExitOther, e.message() };
+}
+
+std::optional<Failure> loadKeys(const ValidateOptions &o, sev::TransportKeys &keys)
+{
+	if (o.tk) {
+		auto tk = readSecretFile(o.tk, 4096);
+		if (!tk)
+			return other(tk.error());
+		if (tk->size() != 32)
+			return Failure{ kExitUnsupported, "Expected 32 bytes in TIK/TEK file, but got " +
+								 std::to_string(tk->size()) };
+		keys.tek = SecureBuffer(ByteView(tk->data(), 16));
+		keys.tik = SecureBuffer(ByteView(tk->data() + 16, 16));
+		return std::nullopt;
+	}
+	for (auto [path, out, name] : { std::tuple{ o.tik, &keys.tik, "TIK" }, std::tuple{ o.tek, &keys.tek, "TEK" } }) {
+		auto k = readSecretFile(path, 4096);
+		if (!k)
+			return other(k.error());
+		if (k->size() != 16)
+			return Failure{ kExitUnsupported, std::string("Expected 16 bytes in ") + name +
+								 " file, but got " + std::to_string(k->size()) };
+		*out = std::move(k).value();
+	}
+	return std::nullopt;
+}
+
+// The tool loads VMSA files (4096 bytes) and builds SKU VMSAs (which needs the
+// OVMF table) whatever the policy; do the same checks in the same places.
+std::optional<Failure> precheckVmsas(const ValidateOptions &o, const Numbers &n)
+{
+	for (const gchar *path : { o.vmsa0, o.vmsa1 }) {
+		if (!path)
+			continue;
+		auto page = readFile(path, sev::kVmsaSize + 1);
+		if (!page)
+			return other(page.error());
+		if (page->size() != sev::kVmsaSize)
+			return Failure{ kExitUnsupported, "VMSA must be 4096 bytes in length" };
+	}
+	if (n.sku) {
+		auto table = sev::OvmfFooterTable::readFile(o.firmware);
+		if (!table)
+			return other(table.error());
+		auto pages = sev::buildVmsas(*table, {});
+		if (!pages)
+			return other(pages.error());
+	}
+	return std::nullopt;
+}
+
+std::optional<Failure> expectedDigest(const ValidateOptions &o, const Numbers &n, sev::Digest256 &out)
+{
+	sev::LaunchDigestInputs in;
+	in.firmware = o.firmware;
+	auto opt = [](const gchar *s) { return s ? std::optional<std::string>(s) : std::nullopt; };
+	in.kernel = opt(o.kernel);
+	in.initrd = opt(o.initrd);
+	in.cmdline = opt(o.cmdline);
+	if (sev::isSevEs(n.policy)) {
+		if (!n.numCpus)
+			return Failure{ kExitUnsupported, "Number of virtual CPUs must be specified for SEV-ES domain" };
+		if (!o.vmsa0 && !n.sku)
+			return Failure{ kExitUnsupported, "VMSA for boot CPU required for SEV-ES domain" };
+		if (*n.numCpus > 1 && !o.vmsa1 && !n.sku)
+			return Failure{ kExitUnsupported, "VMSA for additional CPUs required for SEV-ES domain with SMP" };
+		in.sevEs = true;
+		in.numCpus = *n.numCpus;
+		in.vmsaCpu0 = opt(o.vmsa0);
+		in.vmsaCpu1 = opt(o.vmsa1);
+		in.cpuSku = n.sku;
+	}
+	auto report = sev::computeLaunchDigest(in);
+	if (!report) {
+		ErrorCode c = report.error().code();
+		if (c == ErrorCode::InvalidArgument || c == ErrorCode::Unsupported)
+			return Failure{ kExitUnsupported, report.error().message() };
+		return other(report.error());
+	}
+	out = report->launchDigest;
+	return std::nullopt;
+}
+
+std::optional<Failure> injectSecrets(const ValidateOptions &o, const sev::TransportKeys &keys,
+				     const sev::Digest256 &measure)
+{
+	static const std::regex kGuid("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
+	std::vector<sev::SecretEntry> entries;
+	for (size_t i = 0; i < o.secretCount(); ++i) {
+		std::string spec = o.injectSecret[i];
+		size_t colon = spec.find(':');
+		if (colon == std::string::npos || spec.find(':', colon + 1) != std::string::npos)
+			return Failure{ kExitUnsupported, "Expecting ALIAS-OR-GUID:PATH for injected secret" };
+		std::string name = spec.substr(0, colon), path = spec.substr(colon + 1);
+		if (!std::regex_match(name, kGuid) && name != "luks-key")
+			return Failure{ kExitUnsupported, "Secret alias '" + name + "' is not known" };
+		Guid guid = sev::secretGuid(name).value();
+		for (const auto &e : entries)
+			if (e.guid == guid)
+				return Failure{ kExitUnsupported, "Secret for GUID " + guid.toString() + " already loaded" };
+		auto value = readSecretFile(path, sev::kMaxSecretPayload);
+		if (!value)
+			return other(value.error());
+		entries.push_back({ guid, std::move(value).value() });
+	}
+	auto table = sev::buildSecretTable(entries);
+	if (!table)
+		return other(table.error());
+	auto packet = sev::sealSecret(keys.tek, keys.tik, measure, *table);
+	if (!packet)
+		return other(packet.error());
+	if (auto st = writeFileAtomic(o.secretHeader, asBytes(toBase64(packet->header))); !st)
+		return other(st.error());
+	if (auto st = writeFileAtomic(o.secretPayload, asBytes(toBase64(packet->payload))); !st)
+		return other(st.error());
+	return std::nullopt;
+}
+
+// Everything after option parsing; prints the OK lines itself.
+std::optional<Failure> validate(const ValidateOptions &o)
+{
+	if (auto why = checkUsage(o))
+		return Failure{ kExitUnsupported, *why };
+	Numbers n;
+	if (auto f = parseNumbers(o, n))
+		return f;
+	if (!fileExists(o.firmware))
+		return Failure{ kExitOther, std::string("cannot read the firmware ") + o.firmware };
+	sev::TransportKeys keys;
+	if (auto f = loadKeys(o, keys))
+		return f;
+	if (auto f = precheckVmsas(o, n))
+		return f;
+
+	auto measured = sev::LaunchMeasurement::fromBase64(o.measurement);
+	if (!measured && measured.error().message().find("base64") != std::string::npos)
+		return other(measured.error());
+	sev::Digest256 ld;
+	if (auto f = expectedDigest(o, n, ld))
+		return f;
+	if (!measured)
+		return Failure{ kExitAttestationFailed, measured.error().message() };
+	auto ok = sev::verifyMeasurement(keys.tik, n.version, n.policy, ld, *measured);
+	if (!ok)
+		return other(ok.error());
+	if (!*ok)
+		return Failure{ kExitAttestationFailed, "Measurement does not match, VM is not trustworthy" };
+	if (!o.quiet)
+		printf("OK: Looks good to me\n");
+
+	if (o.secretCount() == 0)
+		return std::nullopt;
+	if (auto f = injectSecrets(o, keys, measured->measure))
+		return f;
+	if (!o.quiet)
+		printf("OK: Injected %zu secrets\n", o.secretCount());
+	return std::nullopt;
+}
+
+} // namespace
+
+int runSevValidateCommand(int argc, char **argv)
+{
+	ValidateOptions o;
+	std::vector<GOptionEntry> entries = validateEntries(o);
+	if (!parseOptions(argv[0], "", "Validate a guest's AMD SEV launch measurement (offline mode of virt-qemu-sev-validate).",
+			  entries.data(), argc, argv))
+		return kExitUnsupported;
+	if (argc > 1)
+		return usage(argv[0], std::string("unexpected argument ") + argv[1]);
+	setupLogging(false, o.debug);
+	std::optional<Failure> f = validate(o);
+	fflush(stdout);
+	if (!f)
+		return kExitOk;
+	if (!o.quiet)
+		fprintf(stderr, "ERROR: %s\n", f->message.c_str());
+	return f->exitCode;
+}
+
+} // namespace cvm::cli
