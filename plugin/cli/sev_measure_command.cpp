@@ -197,7 +197,7 @@ int runSevMeasureCommand(int argc, char **argv)
 		{ "firmware", 0, 0, G_OPTION_ARG_FILENAME, &o.firmware, "OVMF image (pflash unit 0: OVMF_CODE with split images)", "F" },
 		{ "kernel", 0, 0, G_OPTION_ARG_FILENAME, &o.kernel, "Direct-boot kernel, measured with kernel-hashes=on", "F" },
 		{ "initrd", 0, 0, G_OPTION_ARG_FILENAME, &o.initrd, "Direct-boot initrd", "F" },
-		{ "cmdline", 0, 0, G_OPTION_ARG_STRING, &o.cmdline, "Kernel command line, exactly as given to QEMU", "S" },
+		{ "cmdline", 0, 0, G_OPTION_ARG_FILENAME, &o.cmdline, "Kernel command line, exactly as given to QEMU (bytes, no charset conversion)", "S" },
 		{ "sev-es", 0, 0, G_OPTION_ARG_NONE, &o.sevEs, "SEV-ES: measure the vCPUs' VMSAs too", nullptr },
 		{ "num-cpus", 0, 0, G_OPTION_ARG_STRING, &o.numCpus, "SEV-ES: number of vCPUs", "N" },
 		{ "vmsa-cpu0", 0, 0, G_OPTION_ARG_FILENAME, &o.vmsa0, "SEV-ES: VMSA of the boot vCPU", "F" },
