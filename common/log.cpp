@@ -13,6 +13,7 @@ namespace {
 
 LogOptions g_options;
 std::mutex g_mutex;
+bool g_installed = false;
 
 bool debugDomainEnabled(const char *domain)
 {
@@ -96,8 +97,16 @@ GLogWriterOutput writer(GLogLevelFlags level, const GLogField *fields, gsize nFi
 void installLogWriter(const LogOptions &options)
 {
 	g_options = options;
+	g_installed = true;
 	static std::once_flag once;
 	std::call_once(once, [] { g_log_set_writer_func(writer, nullptr, nullptr); });
+}
+
+bool debugLogEnabled(const char *domain)
+{
+	if (!g_installed)
+		return !g_log_writer_default_would_drop(G_LOG_LEVEL_DEBUG, domain);
+	return g_options.level == LogLevel::Debug || debugDomainEnabled(domain);
 }
 
 } // namespace cvm

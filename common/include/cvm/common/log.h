@@ -24,4 +24,9 @@ struct LogOptions {
 // by G_MESSAGES_DEBUG=all or a list of domains).
 void installLogWriter(const LogOptions &options);
 
+// Whether a debug message of `domain` would be shown (by our writer when it is
+// installed, by GLib's default writer otherwise). Lets hot paths skip building
+// large debug texts (whole QMP messages) nobody will read.
+bool debugLogEnabled(const char *domain);
+
 } // namespace cvm
