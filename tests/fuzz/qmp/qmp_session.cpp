@@ -18,7 +18,7 @@ using namespace cvm::qmp;
 
 namespace {
 
-class Listener : public SessionListener
+class Listener final : public SessionListener
 {
 public:
 	Session *session = nullptr;
