@@ -27,6 +27,8 @@ struct GuestBootConfig {
 	uint32_t cpuSignature = 0x800f12; // EPYC-v4
 	// Stop after LAUNCH_START + updates (no measure): tests of launch-update.
 	bool skipMeasure = false;
+	// Fault knob wrong-measurement (GuestLaunch::setCorruptMeasurement).
+	bool corruptMeasurement = false;
 };
 
 struct BootedGuest {

@@ -81,8 +81,9 @@ public:
 	// The launch digest the firmware computed (after measure()).
 	const std::optional<sev::Digest256> &launchDigest() const { return launchDigest_; }
 
-	// Test-only fault: LAUNCH_MEASURE reports a MEASURE with one bit flipped
-	// (the launch looks tampered with to the guest owner).
+	// Test-only fault: LAUNCH_MEASURE first measures one extra 16-byte block,
+	// as if the host had loaded a different image (a consistent launch the
+	// guest owner must refuse).
 	void setCorruptMeasurement(bool on) { corruptMeasurement_ = on; }
 
 	// What the guest received at `gpa` by LAUNCH_SECRET (decrypted), or null.

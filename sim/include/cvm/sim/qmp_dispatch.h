@@ -81,9 +81,7 @@ public:
 
 	void receive(std::string_view bytes);
 	// Handles at most one complete request (or framing error) from what was
-	// received; false when nothing complete is buffered. `before`, when set,
-	// is called with the command name just before a command is dispatched
-	// (fault knobs hook in there).
+	// received; false when nothing complete is buffered.
 	bool processOne();
 
 	// An event for this client: queued only once negotiation is complete
@@ -93,6 +91,8 @@ public:
 	// Bytes to send, in order (the caller writes them).
 	std::string takeOutput();
 	bool hasOutput() const { return !output_.empty(); }
+	// Whether received bytes wait to be processed.
+	bool hasInput() const { return !input_.empty(); }
 
 	bool negotiated() const { return negotiated_; }
 	// Commands answered so far (qmp_capabilities included).
