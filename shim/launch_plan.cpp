@@ -274,9 +274,9 @@ std::string shimChardevId(size_t n)
 	return "cvm-shim-qmp" + std::to_string(n);
 }
 
-std::string listeningChardev(const std::string &id, int fd)
+std::string connectedChardev(const std::string &id, int fd)
 {
-	return "socket,id=" + id + ",fd=" + std::to_string(fd) + ",server=on,wait=off";
+	return "socket,id=" + id + ",fd=" + std::to_string(fd);
 }
 
 void appendOption(std::vector<std::string> &out, const char *spelling, std::string value)
@@ -300,11 +300,11 @@ std::vector<std::string> rewriteForQemu(const LaunchPlan &plan, const std::vecto
 			size_t n = static_cast<size_t>(mon - plan.monitors.begin());
 			if (mon->kind == MonitorSpec::Kind::QmpUnix) {
 				std::string id = shimChardevId(n);
-				appendOption(out, "-chardev", listeningChardev(id, monitorFds[n]));
+				appendOption(out, "-chardev", connectedChardev(id, monitorFds[n]));
 				appendOption(out, "-mon", "chardev=" + id + ",mode=control" +
 								  (mon->pretty ? ",pretty=on" : ""));
 			} else {
-				appendOption(out, "-chardev", listeningChardev(mon->chardevId, monitorFds[n]));
+				appendOption(out, "-chardev", connectedChardev(mon->chardevId, monitorFds[n]));
 			}
 			continue;
 		}

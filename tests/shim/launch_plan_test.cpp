@@ -83,7 +83,7 @@ TEST_CASE("libvirt's capability probe: the -qmp socket, -daemonize and -pidfile 
 	CHECK(p.monitors[0].path == "/var/lib/libvirt/qemu/qmp-AB12/qmp.monitor");
 	auto out = rewriteForQemu(p, { 5 });
 	CHECK(out == Argv{ "-S", "-no-user-config", "-nodefaults", "-nographic", "-machine", "none,accel=kvm:tcg",
-			   "-chardev", "socket,id=cvm-shim-qmp0,fd=5,server=on,wait=off",
+			   "-chardev", "socket,id=cvm-shim-qmp0,fd=5",
 			   "-mon", "chardev=cvm-shim-qmp0,mode=control" });
 }
 
@@ -105,7 +105,7 @@ TEST_CASE("a plain libvirt domain passes through with only its monitor replaced"
 		REQUIRE(out.size() == argv.size());
 		for (size_t i = 0; i < argv.size(); ++i) {
 			if (argv[i].rfind("socket,id=charmonitor", 0) == 0)
-				CHECK(out[i] == "socket,id=charmonitor,fd=9,server=on,wait=off");
+				CHECK(out[i] == "socket,id=charmonitor,fd=9");
 			else
 				CHECK(out[i] == argv[i]);
 		}

@@ -5,7 +5,7 @@
 //  - the QMP monitors to proxy: "-chardev socket,id=X,fd=N|path=P,server=on"
 //    with "-mon chardev=X,mode=control" (libvirt's domains) and
 //    "-qmp unix:PATH,server=on,wait=off" (libvirt's capability probe,
-//    cvm-launch); each is replaced by a listening socket the shim hands QEMU;
+//    cvm-launch); each is replaced by a connected socket the shim hands QEMU;
 //  - -daemonize and -pidfile, which the shim performs itself (libvirt tracks
 //    and kills the pid it is given: that must be the shim);
 //  - the SEV guest: "-object sev-guest,..." (or its JSON form) named by
@@ -76,7 +76,7 @@ Result<LaunchPlan> analyzeQemuArgv(std::vector<QemuOption> options);
 
 // QEMU's argv (without argv[0]) for `plan`: the SEV object, the machine's
 // confidential-guest-support, -daemonize and -pidfile removed, and monitor i
-// replaced by "-chardev socket,id=...,fd=monitorFds[i],server=on,wait=off"
+// replaced by "-chardev socket,id=...,fd=monitorFds[i]" (a connected socket)
 // (plus "-mon ...,mode=control" for a -qmp). monitorFds.size() must equal
 // plan.monitors.size().
 std::vector<std::string> rewriteForQemu(const LaunchPlan &plan, const std::vector<int> &monitorFds);
