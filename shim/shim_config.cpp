@@ -48,6 +48,20 @@ Status readKey(GKeyFile *kf, const char *key, const std::string &path, std::stri
 	return {};
 }
 
+Status readBool(GKeyFile *kf, const char *key, const std::string &path, bool &out)
+{
+	if (!g_key_file_has_key(kf, "shim", key, nullptr))
+		return {};
+	GError *err = nullptr;
+	gboolean v = g_key_file_get_boolean(kf, "shim", key, &err);
+	if (err) {
+		GErrorPtr owned(err);
+		return Error::fromGError(err, path + ": [shim] " + key);
+	}
+	out = v;
+	return {};
+}
+
 } // namespace
 
 Result<ShimConfig> loadShimConfig(const std::string &argv0)
@@ -63,6 +77,7 @@ Result<ShimConfig> loadShimConfig(const std::string &argv0)
 		}
 		CVM_CHECK(readKey(kf.get(), "qemu", c.source, c.qemu));
 		CVM_CHECK(readKey(kf.get(), "state-dir", c.source, c.stateDir));
+		CVM_CHECK(readBool(kf.get(), "test-commands", c.source, c.testCommands));
 	}
 	if (const char *e = std::getenv("CVM_SEV_SHIM_QEMU"); e && *e)
 		c.qemu = e;

@@ -10,6 +10,7 @@
 //   [shim]
 //   qemu=/usr/bin/qemu-system-x86_64
 //   state-dir=/var/lib/cvm-sev-sim
+//   test-commands=false     # x-cvm-sim-guest-secret on SEV guests' monitors
 //
 // CVM_SEV_SHIM_QEMU and CVM_SEV_SIM_STATE_DIR override the file (tests that
 // run the shim directly).
@@ -24,6 +25,7 @@ namespace cvm::shim {
 struct ShimConfig {
 	std::string qemu = "/usr/bin/qemu-system-x86_64";
 	std::string stateDir = "/var/lib/cvm-sev-sim";
+	bool testCommands = false;
 	std::string source; // the file read, "" for the defaults
 };
 
