@@ -193,6 +193,8 @@ Result<std::unique_ptr<Platform>> Platform::load(const std::string &stateDir)
 	p->pekKey_ = CVM_TRY(PlatformBuilder::loadKey(stateDir, "pek"));
 	CVM_CHECK(internal::checkSevCertKey(p->pdhCert_, p->pdhKey_.get(), "PDH"));
 	CVM_CHECK(internal::checkSevCertKey(p->pekCert_, p->pekKey_.get(), "PEK"));
+	CVM_CHECK(internal::verifyStoredChain(stateDir, p->arkCert_, p->askCert_, p->cekCert_, p->ocaCert_,
+					      p->pekCert_, p->pdhCert_, toHex(p->identity_.chipId)));
 	return p;
 }
 

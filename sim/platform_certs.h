@@ -5,6 +5,8 @@
 // the formats live in one place (sev/) and platform.cpp only stores bytes.
 #pragma once
 
+#include <string>
+
 #include "cvm/common/bytes.h"
 #include "cvm/common/error.h"
 #include "cvm/common/ossl.h"
@@ -34,6 +36,12 @@ Result<HierarchyCerts> signHierarchy(const HierarchyKeys &keys, const sev::Platf
 
 // Fails unless the certificate `cert` (SEV format) holds the public half of `key`.
 Status checkSevCertKey(ByteView cert, EVP_PKEY *key, const char *what);
+
+// Verifies the stored chain against the stored roots (the KDS copy of the
+// CEK when the exported one is unsigned): a damaged state directory is
+// refused at load time rather than producing launches nobody can verify.
+Status verifyStoredChain(const std::string &stateDir, ByteView ark, ByteView ask, ByteView cek, ByteView oca,
+			 ByteView pek, ByteView pdh, const std::string &chipIdHex);
 
 // PEM (PKCS#8) of a private key, and back.
 Result<SecureBuffer> privateKeyPem(EVP_PKEY *key);
