@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <unistd.h>
@@ -35,6 +36,13 @@ int main(int argc, char **argv)
 	auto config = loadShimConfig(argv[0]);
 	if (!config)
 		return fail(config.error().message());
+	if (argc == 2 && std::string_view(argv[1]) == "--cvm-sev-shim-config") {
+		// Not a QEMU option: what this shim (found under this name) would use.
+		std::printf("qemu=%s\nstate-dir=%s\ntest-commands=%s\nconfig=%s\n", config->qemu.c_str(),
+			    config->stateDir.c_str(), config->testCommands ? "true" : "false",
+			    config->source.c_str());
+		return 0;
+	}
 	std::vector<std::string> args(argv + 1, argv + argc);
 	auto options = parseQemuArgv(args);
 	if (!options) {
