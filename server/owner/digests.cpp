@@ -22,7 +22,7 @@ std::vector<GOptionEntry> digestInputEntries(DigestInputs &i)
 		{ "firmware", 0, 0, G_OPTION_ARG_FILENAME, &i.firmware, "Compute the digest: OVMF (CODE) image", "F" },
 		{ "kernel", 0, 0, G_OPTION_ARG_FILENAME, &i.kernel, "Direct-boot kernel (kernel hashes)", "F" },
 		{ "initrd", 0, 0, G_OPTION_ARG_FILENAME, &i.initrd, "Direct-boot initrd", "F" },
-		{ "cmdline", 0, 0, G_OPTION_ARG_STRING, &i.cmdline, "Kernel command line, exactly as given", "S" },
+		{ "cmdline", 0, 0, G_OPTION_ARG_FILENAME, &i.cmdline, "Kernel command line, exactly as given (bytes)", "S" },
 		{ "num-cpus", 0, 0, G_OPTION_ARG_INT, &i.numCpus, "SEV-ES: vCPU count", "N" },
 		{ "cpu-family", 0, 0, G_OPTION_ARG_INT, &i.cpuFamily, "SEV-ES: vCPU family", "N" },
 		{ "cpu-model", 0, 0, G_OPTION_ARG_INT, &i.cpuModel, "SEV-ES: vCPU model", "N" },
