@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Writes the synthetic seed corpora of the tdx fuzz targets into DIR/<target>/
+// (committed under tests/fuzz/tdx/corpus). Everything comes from the test
+// support's builders, which follow the spec layouts; each seed is checked to
+// parse before it is written, so the corpus starts on the accepting paths.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "cvm/common/file.h"
+#include "cvm/common/json.h"
+#include "cvm/tdx/eventlog.h"
+#include "cvm/tdx/mrtd.h"
+#include "cvm/tdx/reference.h"
+#include "tdx_test_support.h"
+
+using namespace cvm;
+using namespace cvm::tdx;
+using namespace cvm::test::tdx;
+
+namespace {
+
+std::string g_dir;
+
+void put(const char *target, const std::string &name, ByteView data)
+{
+	std::string dir = g_dir + "/" + target;
+	if (!makeDirectories(dir, 0755) || !writeFileAtomic(dir + "/" + name, data)) {
+		fprintf(stderr, "cannot write %s/%s\n", dir.c_str(), name.c_str());
+		exit(1);
+	}
+}
+
+void require(bool ok, const std::string &what)
+{
+	if (!ok) {
+		fprintf(stderr, "seed %s does not parse\n", what.c_str());
+		exit(1);
+	}
+}
+
+ImageSpec smallSpec()
+{
+	ImageSpec spec;
+	spec.size = 16 * 1024;
+	spec.descriptorOffset = 12 * 1024;
+	spec.sections = qemuSections(0, 0x2000, 0x2000, 0x1000);
+	return spec;
+}
+
+void tdvfSeeds()
+{
+	struct Seed {
+		const char *name;
+		ImageSpec spec;
+		TdvfLoader loader;
+	};
+	ImageSpec shim = smallSpec();
+	shim.ovmfTable = false;
+	ImageSpec aug = smallSpec();
+	aug.sections[3].attributes = tdvf::kAttrPageAug;
+	ImageSpec padded = smallSpec();
+	padded.sections[0].rawDataSize = 0x1000;
+	ImageSpec noGuid = smallSpec();
+	noGuid.metadataGuid = false;
+	for (const Seed &s : { Seed{ "ovmf-table", smallSpec(), TdvfLoader::Qemu },
+			       Seed{ "td-shim-pointer", shim, TdvfLoader::TdShim },
+			       Seed{ "page-aug", aug, TdvfLoader::TdShim },
+			       Seed{ "raw-shorter-than-memory", padded, TdvfLoader::Qemu },
+			       Seed{ "no-metadata-guid", noGuid, TdvfLoader::Qemu } }) {
+		Bytes img = buildTdvfImage(s.spec);
+		MemoryImage image(img);
+		MrtdOptions o;
+		o.loader = s.loader;
+		require(computeMrtd(image, o).ok(), s.name);
+		put("tdvf_metadata", s.name, img);
+	}
+}
+
+void quoteSeeds()
+{
+	TestPki pki = makeTestPki();
+	struct Seed {
+		const char *name;
+		uint16_t version, bodyType;
+	};
+	for (const Seed &s : { Seed{ "v4", 4, quote::kBodyTypeTdx10 }, Seed{ "v5-tdx10", 5, quote::kBodyTypeTdx10 },
+			       Seed{ "v5-tdx15", 5, quote::kBodyTypeTdx15 } }) {
+		Bytes q = signWith(pki, sampleQuote(s.version, s.bodyType));
+		require(parseQuote(q).ok(), s.name);
+		put("quote", s.name, q);
+	}
+}
+
+Bytes framed(const Bytes &table, const Bytes &log)
+{
+	Bytes out{ static_cast<uint8_t>(table.size()) };
+	out.insert(out.end(), table.begin(), table.end());
+	out.insert(out.end(), log.begin(), log.end());
+	return out;
+}
+
+void eventlogSeeds()
+{
+	Bytes one = EventLogBuilder()
+			    .add(1, 0x80000007, asBytes("Calling EFI Application from Boot Option"))
+			    .add(1, tcg::kEvSeparator, Bytes(4, 0))
+			    .add(3, 0x0000000d, asBytes("kernel_cmdline: console=ttyS0"))
+			    .add(2, tcg::kEvNoAction, asBytes("not measured"))
+			    .bytes(1024);
+	Bytes two = EventLogBuilder({ { 0x000c, 48 }, { 0x000b, 32 }, { 0x0004, 20 } })
+			    .add(4, 0x80000001, asBytes("\x61\xdf\xe4\x8b\xca\x93\xd2\x11\xaa\x0d\x00\xe0\x98\x03\x2b\x8c"))
+			    .add(2, 0x80000003, Bytes(40, 0x11))
+			    .bytes(512, 0);
+	for (const auto &[name, log] : { std::pair<const char *, Bytes>{ "sha384", one }, { "three-algorithms", two } }) {
+		Bytes table = buildCcelTable(log.size());
+		auto t = parseCcelTable(table);
+		require(t.ok() && parseCcelEventLog(*t, log).ok(), name);
+		put("ccel_eventlog", name, framed(table, log));
+	}
+}
+
+void referenceSeeds()
+{
+	ReferenceDocument doc;
+	doc.tool = "cvm-launch 0.1.0";
+	doc.mrtdMethod = "qemu";
+	doc.values.mrtd = { sampleQuote(4).body.mrTd, sampleQuote(4).body.mrConfigId };
+	doc.values.rtmr[0] = sampleQuote(4).body.rtmr[0];
+	doc.values.mrOwner = sampleQuote(4).body.mrOwner;
+	doc.values.tdAttributes = tdattr::kSeptVeDisable;
+	doc.values.xfam = 0xe7;
+	doc.inputs.push_back({ "firmware", "/usr/share/ovmf/OVMF.fd", { 2097152, {} } });
+	std::string full = json::serialize(referenceDocumentToJson(doc).get(), true);
+	std::string bare = json::serialize(referenceValuesToJson(doc.values).get());
+	for (const auto &[name, text] : { std::pair<const char *, std::string>{ "document", full }, { "bare-values", bare } }) {
+		require(referenceDocumentFromJson(text).ok(), name);
+		put("reference_document", name, asBytes(text));
+	}
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+		return 2;
+	}
+	g_dir = argv[1];
+	tdvfSeeds();
+	quoteSeeds();
+	eventlogSeeds();
+	referenceSeeds();
+	return 0;
+}
