@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "cvm/attest/protocol_tdx.h"
+#include "cvm/attest/tdx_secrets.h"
 #include "cvm/common/file.h"
 #include "cvm/common/json.h"
 #include "cvm/tdx/eventlog.h"
@@ -119,6 +121,35 @@ void referenceSeeds()
 	}
 }
 
+void asBodySeeds()
+{
+	using namespace cvm::attest;
+	Quote sample = sampleQuote(4);
+	Registration r;
+	r.scheme = Scheme::IntelTdx;
+	r.tdx.mrtd = { sample.body.mrTd };
+	r.tdx.rtmr[1] = sample.body.rtmr[1];
+	r.tdx.mrConfigId = sample.body.mrConfigId;
+	r.secrets.push_back(SecretEntry{ luksKeyGuid(), SecureBuffer(asBytes("seed secret")) });
+	r.maxConcurrentLaunches = 3;
+	SecureBuffer reg = registrationToJson(r);
+	put("as_tdx_bodies", "registration", reg.view());
+
+	EvpPkeyPtr key(EVP_EC_gen("P-256"));
+	Bytes point = p256PointOf(key.get()).value();
+	TestPki pki = makeTestPki();
+	std::string quoteRequest =
+		json::serialize(tdxQuoteRequestToJson(TdxQuoteRequest{ signWith(pki, sample), point }).get());
+	put("as_tdx_bodies", "quote-request", asBytes(quoteRequest));
+	Bytes nonce(kTdxNonceSize, 0x5a);
+	std::string launch = json::serialize(tdxLaunchResponseToJson(TdxLaunchResponse{ "launch-1", nonce, 1767225600 }).get());
+	put("as_tdx_bodies", "launch-response", asBytes(launch));
+	TdxQuoteResponse qr;
+	qr.hasSecret = true;
+	qr.secrets = wrapTdxSecrets(point, nonce, "launch-1", asBytes("table")).value();
+	put("as_tdx_bodies", "quote-response", asBytes(json::serialize(tdxQuoteResponseToJson(qr).get())));
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -132,5 +163,6 @@ int main(int argc, char **argv)
 	quoteSeeds();
 	eventlogSeeds();
 	referenceSeeds();
+	asBodySeeds();
 	return 0;
 }
