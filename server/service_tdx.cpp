@@ -158,6 +158,36 @@ Status TdxService::refuse(Store &store, const LaunchRecord &launch, const Error 
 	return {};
 }
 
+Result<TdxQuoteResponse> TdxService::judge(Store &store, const VmRecord &vm, const LaunchRecord &launch,
+					   const TdxQuoteRequest &request, int64_t now, std::string &reported)
+{
+	tdx::ReferenceValues ref = CVM_TRY(tdxReferenceOf(vm));
+	SecureBuffer nonce = CVM_TRY(sealer_.open(launch.sealedKeys, keysContext(launch.id)));
+	auto parsed = tdx::parseQuote(request.quote);
+	if (!parsed) {
+		Error e = asError(code::kQuoteInvalid, parsed.error().message());
+		CVM_CHECK(refuse(store, launch, e, "", expectedJson(ref), now));
+		return e;
+	}
+	tdx::AppraisalOptions options;
+	options.verify.rootCaDer = options_.rootCaDer;
+	options.verify.atTime = now;
+	tdx::Appraisal appraisal = tdx::appraiseQuote(*parsed, ref, nonce.view(), request.teePublicKey, options);
+	reported = reportedJson(*parsed);
+	if (!appraisal.ok()) {
+		Error e = appraisalError(appraisal);
+		CVM_CHECK(refuse(store, launch, e, reported, expectedJson(ref), now));
+		return e;
+	}
+	TdxQuoteResponse response;
+	if (!vm.sealedSecrets.empty()) {
+		SecureBuffer table = CVM_TRY(sealer_.open(vm.sealedSecrets, secretsContext(vm.id)));
+		response.secrets = CVM_TRY(wrapTdxSecrets(request.teePublicKey, nonce.view(), launch.id, table.view()));
+		response.hasSecret = true;
+	}
+	return response;
+}
+
 Result<TdxQuoteResponse> TdxService::quote(const std::string &vmId, const std::string &launchId,
 					   const TdxQuoteRequest &request)
 {
@@ -181,38 +211,20 @@ Result<TdxQuoteResponse> TdxService::quote(const std::string &vmId, const std::s
 		}
 		return std::move(s).error();
 	}
-	tdx::ReferenceValues ref = CVM_TRY(tdxReferenceOf(*vm));
-	SecureBuffer nonce = CVM_TRY(sealer_.open(launch->sealedKeys, keysContext(launchId)));
-
-	auto parsed = tdx::parseQuote(request.quote);
-	if (!parsed) {
-		Error e = asError(code::kQuoteInvalid, parsed.error().message());
-		CVM_CHECK(refuse(*store, *launch, e, "", expectedJson(ref), now));
-		CVM_CHECK(txn.commit());
-		return e;
+	std::string reported;
+	auto verdict = judge(*store, *vm, *launch, request, now, reported);
+	if (!verdict) {
+		// A refusal is recorded and committed; a failure of ours is not a verdict.
+		if (verdict.error().code() == ErrorCode::VerificationFailed)
+			CVM_CHECK(txn.commit());
+		return std::move(verdict).error();
 	}
-	tdx::AppraisalOptions options;
-	options.verify.rootCaDer = options_.rootCaDer;
-	options.verify.atTime = now;
-	tdx::Appraisal appraisal = tdx::appraiseQuote(*parsed, ref, nonce.view(), request.teePublicKey, options);
-	if (!appraisal.ok()) {
-		Error e = appraisalError(appraisal);
-		CVM_CHECK(refuse(*store, *launch, e, reportedJson(*parsed), expectedJson(ref), now));
-		CVM_CHECK(txn.commit());
-		return e;
-	}
-
-	TdxQuoteResponse response;
-	if (!vm->sealedSecrets.empty()) {
-		SecureBuffer table = CVM_TRY(sealer_.open(vm->sealedSecrets, secretsContext(vmId)));
-		response.secrets = CVM_TRY(wrapTdxSecrets(request.teePublicKey, nonce.view(), launchId, table.view()));
-		response.hasSecret = true;
-	}
+	TdxQuoteResponse response = std::move(*verdict);
 	CVM_CHECK(store->moveLaunch(launchId, launch_state::kPending, launch_state::kValidated, std::nullopt));
 	AuditRecord audit{ 0, now, vmId, launchId, "validate", "ok",
 			   response.hasSecret ? "TD quote verified; secrets released to the TD's key"
 					      : "TD quote verified",
-			   reportedJson(*parsed), "" };
+			   reported, "" };
 	CVM_CHECK(store->appendAudit(audit));
 	CVM_CHECK(txn.commit());
 	metrics_.recordVerdict("validate", "ok");

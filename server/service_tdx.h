@@ -41,6 +41,10 @@ public:
 					       const attest::TdxQuoteRequest &request);
 
 private:
+	// The verdict on a quote and, when it passes, the wrapped secrets. A
+	// refusal (VerificationFailed) has been recorded in `store` already.
+	Result<attest::TdxQuoteResponse> judge(Store &store, const VmRecord &vm, const LaunchRecord &launch,
+					       const attest::TdxQuoteRequest &request, int64_t now, std::string &reported);
 	Status refuse(Store &store, const LaunchRecord &launch, const Error &error, const std::string &reported,
 		      const std::string &expected, int64_t now);
 
