@@ -22,6 +22,8 @@ std::string_view schemeName(Scheme scheme)
 		return "amd-sev";
 	case Scheme::AmdSevEs:
 		return "amd-sev-es";
+	case Scheme::IntelTdx:
+		return "intel-tdx";
 	}
 	return "unknown";
 }
@@ -32,8 +34,10 @@ Result<Scheme> parseScheme(std::string_view name)
 		return Scheme::AmdSev;
 	if (name == "amd-sev-es")
 		return Scheme::AmdSevEs;
+	if (name == "intel-tdx")
+		return Scheme::IntelTdx;
 	return Error(ErrorCode::InvalidArgument,
-		     "unknown scheme '" + std::string(name) + "' (expected amd-sev or amd-sev-es)");
+		     "unknown scheme '" + std::string(name) + "' (expected amd-sev, amd-sev-es or intel-tdx)");
 }
 
 Result<ApiVersion> ApiVersion::parse(std::string_view text)
@@ -322,16 +326,22 @@ Result<std::vector<SecretEntry>> parseSecrets(JsonObject *obj)
 
 Result<Registration> parseRegistration(JsonObject *obj)
 {
-	CVM_CHECK(onlyMembers(obj, { "scheme", "policy", "launch-digests", "min-api", "build-ids",
-				     "cpu-count", "oca-pin", "secrets", "max-concurrent-launches",
-				     "expires" }));
 	Registration r;
 	std::string scheme = CVM_TRY(json::getString(obj, "scheme"));
 	auto s = parseScheme(scheme);
 	if (!s)
 		return Error(ErrorCode::InvalidData, "member 'scheme': " + s.error().message());
 	r.scheme = *s;
-	r.sev = CVM_TRY(parseSevReference(obj, r.scheme, true));
+	if (r.scheme == Scheme::IntelTdx) {
+		CVM_CHECK(onlyMembers(obj, { "scheme", "tdx-reference", "secrets", "max-concurrent-launches",
+					     "expires" }));
+		r.tdx = CVM_TRY(parseTdxReference(obj, true));
+	} else {
+		CVM_CHECK(onlyMembers(obj, { "scheme", "policy", "launch-digests", "min-api", "build-ids",
+					     "cpu-count", "oca-pin", "secrets", "max-concurrent-launches",
+					     "expires" }));
+		r.sev = CVM_TRY(parseSevReference(obj, r.scheme, true));
+	}
 	r.secrets = CVM_TRY(parseSecrets(obj));
 	if (json_object_has_member(obj, "max-concurrent-launches"))
 		r.maxConcurrentLaunches = static_cast<uint32_t>(
@@ -379,7 +389,10 @@ SecureBuffer registrationToJson(const Registration &registration)
 {
 	json::ObjectBuilder b;
 	b.setString("scheme", schemeName(registration.scheme));
-	addSevReference(b, registration.sev);
+	if (registration.scheme == Scheme::IntelTdx)
+		addTdxReference(b, registration.tdx);
+	else
+		addSevReference(b, registration.sev);
 	b.setInt("max-concurrent-launches", registration.maxConcurrentLaunches);
 	if (registration.expiresAt)
 		b.setString("expires", formatTime(*registration.expiresAt));

@@ -24,4 +24,10 @@ Result<std::optional<int64_t>> getOptionalTime(JsonObject *obj, std::string_view
 Result<SevReference> parseSevReference(JsonObject *obj, Scheme scheme, bool strict);
 void addSevReference(json::ObjectBuilder &b, const SevReference &ref);
 
+// The intel-tdx reference values, as member "tdx-reference" (a reference
+// document or a bare reference-values object; protocol_tdx.cpp). `strict`
+// requires at least one MRTD.
+Result<tdx::ReferenceValues> parseTdxReference(JsonObject *obj, bool strict);
+void addTdxReference(json::ObjectBuilder &b, const tdx::ReferenceValues &ref);
+
 } // namespace cvm::attest::detail

@@ -71,7 +71,10 @@ JsonNodePtr vmInfoToJson(const VmInfo &info)
 	json::ObjectBuilder b;
 	b.setString("id", info.id);
 	b.setString("scheme", schemeName(info.scheme));
-	addSevReference(b, info.sev);
+	if (info.scheme == Scheme::IntelTdx)
+		addTdxReference(b, info.tdx);
+	else
+		addSevReference(b, info.sev);
 	JsonArray *secrets = json_array_new();
 	for (const auto &s : info.secrets) {
 		json::ObjectBuilder e;
@@ -95,7 +98,10 @@ Result<VmInfo> parseVmInfo(JsonObject *obj)
 	info.id = CVM_TRY(json::getString(obj, "id"));
 	std::string scheme = CVM_TRY(json::getString(obj, "scheme"));
 	info.scheme = CVM_TRY(parseScheme(scheme));
-	info.sev = CVM_TRY(parseSevReference(obj, info.scheme, false));
+	if (info.scheme == Scheme::IntelTdx)
+		info.tdx = CVM_TRY(parseTdxReference(obj, false));
+	else
+		info.sev = CVM_TRY(parseSevReference(obj, info.scheme, false));
 	JsonArray *secrets = CVM_TRY(getArrayOrNull(obj, "secrets"));
 	for (guint i = 0; i < length(secrets); ++i) {
 		JsonObject *e = CVM_TRY(elementObject(secrets, i, "secrets"));

@@ -78,6 +78,8 @@ const Setting kSettings[] = {
 		 } },
 	STRING_SETTING("amd-roots", amdRoots, "DIR", "Pinned AMD roots (DIR/<generation>/{ark,ask}.cert)"),
 	STRING_SETTING("test-roots", testRoots, "DIR", "Also trust these roots as given (e.g. the simulator's)"),
+	STRING_SETTING("tdx-root-ca", tdxRootCa, "FILE",
+		       "Verify intel-tdx quotes up to this root (PEM/DER) instead of the pinned Intel SGX Root CA"),
 	STRING_SETTING("cek-cache", cekCache, "DIR", "Cache of AMD-signed CEKs by chip id"),
 	STRING_SETTING("kds-url", kdsUrl, "URL", "AMD Key Distribution Service base URL"),
 	UINT_SETTING("kds-timeout", kdsTimeout, 1, 300, "Seconds to wait for the KDS (default 10)"),

@@ -30,6 +30,7 @@ struct ServerConfig {
 	// Trust
 	std::string amdRoots;         // pinned AMD roots (DIR/<generation>/{ark,ask}.cert)
 	std::string testRoots;        // explicitly trusted test roots (the simulator's)
+	std::string tdxRootCa;        // intel-tdx quotes: this root (PEM/DER) instead of Intel's pinned one
 	std::string cekCache;         // signed CEKs by chip id (<hex>.cert)
 	std::string kdsUrl = "https://kdsintf.amd.com";
 	unsigned kdsTimeout = 10;     // seconds

@@ -13,7 +13,9 @@
 #include "http_api.h"
 #include "launch_crypto.h"
 #include "metrics.h"
+#include "cvm/tdx/quote_verify.h"
 #include "sealer.h"
+#include "service_tdx.h"
 #include "store.h"
 #include "worker_pool.h"
 
@@ -28,6 +30,7 @@ struct Daemon::Parts {
 	std::unique_ptr<CekSource> cek;
 	std::unique_ptr<LaunchCrypto> crypto;
 	std::unique_ptr<AttestationService> service;
+	std::unique_ptr<TdxService> tdx;
 	std::unique_ptr<HttpApi> api;
 	std::unique_ptr<WorkerPool> workers;
 	GObjectPtr<SoupServer> server;
@@ -154,7 +157,14 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const ServerConfig &config, Clock
 
 	ServiceOptions serviceOptions{ config.launchExpiry, config.auditLimit };
 	p->service = std::make_unique<AttestationService>(serviceOptions, *p->stores, *p->sealer, *p->crypto,
-							  p->metrics, std::move(clock));
+							  p->metrics, clock);
+	TdxServiceOptions tdxOptions{ config.launchExpiry, std::nullopt };
+	if (!config.tdxRootCa.empty()) {
+		Bytes root = CVM_TRY(readFile(config.tdxRootCa, 1u << 20));
+		tdxOptions.rootCaDer = CVM_TRY(tdx::loadRootCertificate(root));
+		g_warning("intel-tdx quotes are verified up to %s, not Intel's SGX Root CA", config.tdxRootCa.c_str());
+	}
+	p->tdx = std::make_unique<TdxService>(std::move(tdxOptions), *p->stores, *p->sealer, p->metrics, std::move(clock));
 	GMainContext *context = g_main_context_get_thread_default();
 	p->workers = std::make_unique<WorkerPool>(config.workers, context ? context : g_main_context_default(),
 						  config.maxQueue);
@@ -166,7 +176,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const ServerConfig &config, Clock
 	if (!config.hostTokenFile.empty())
 		apiOptions.hostToken = CVM_TRY(readTokenFile(config.hostTokenFile));
 	apiOptions.ownerClientCerts = !config.ownerClientCa.empty();
-	p->api = std::make_unique<HttpApi>(std::move(apiOptions), *p->service, *p->workers, p->metrics);
+	p->api = std::make_unique<HttpApi>(std::move(apiOptions), *p->service, *p->workers, p->metrics, p->tdx.get());
 
 	p->server.reset(static_cast<SoupServer *>(g_object_new(SOUP_TYPE_SERVER, "server-header",
 								"cvm-attestd/" CVM_VERSION " ", nullptr)));

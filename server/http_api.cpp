@@ -12,6 +12,7 @@
 #include "cvm/common/json.h"
 #include "metrics.h"
 #include "service.h"
+#include "service_tdx.h"
 #include "worker_pool.h"
 
 namespace cvm::server {
@@ -177,8 +178,9 @@ void HttpApi::Request::respond(const Reply &reply)
 						 reply.body.size());
 }
 
-HttpApi::HttpApi(ApiOptions options, AttestationService &service, WorkerPool &workers, Metrics &metrics)
-	: options_(std::move(options)), service_(service), workers_(workers), metrics_(metrics)
+HttpApi::HttpApi(ApiOptions options, AttestationService &service, WorkerPool &workers, Metrics &metrics,
+		 TdxService *tdx)
+	: options_(std::move(options)), service_(service), tdx_(tdx), workers_(workers), metrics_(metrics)
 {
 }
 
@@ -367,6 +369,13 @@ void HttpApi::route(Request *req, const std::vector<std::string> &parts)
 		return routeOwner(req, vmId, true);
 	if (parts.size() == 4 && parts[3] == "launch")
 		return routeHost(req, vmId, "", Endpoint::Launch);
+	if (parts.size() == 5 && parts[3] == "tdx" && parts[4] == "launch")
+		return routeTdx(req, vmId, "", Endpoint::TdxLaunch);
+	if (parts.size() == 6 && parts[3] == "launch" && parts[5] == "quote") {
+		if (!isValidId(parts[4]))
+			return fail(req, asError(code::kInvalidRequest, "invalid launch id in the path"));
+		return routeTdx(req, vmId, parts[4], Endpoint::Quote);
+	}
 	if (parts.size() == 6 && parts[3] == "launch" && (parts[5] == "validate" || parts[5] == "end")) {
 		if (!isValidId(parts[4]))
 			return fail(req, asError(code::kInvalidRequest, "invalid launch id in the path"));
@@ -451,6 +460,31 @@ void HttpApi::routeHost(Request *req, const std::string &vmId, const std::string
 		end = std::move(*parsed);
 	}
 	dispatch(req, [this, vmId, launchId, end] { return answerEmpty(service_.end(vmId, launchId, end)); });
+}
+
+void HttpApi::routeTdx(Request *req, const std::string &vmId, const std::string &launchId, Endpoint endpoint)
+{
+	req->endpoint = endpoint;
+	if (req->method != "POST")
+		return methodNotAllowed(req, "POST");
+	if (auto s = authorizeHost(req->msg); !s)
+		return fail(req, s.error());
+	if (!tdx_)
+		return fail(req, asError(code::kUnsupportedScheme, "this server does not serve intel-tdx launches"));
+	auto node = parseBody(*req, endpoint == Endpoint::TdxLaunch);
+	if (!node)
+		return fail(req, node.error());
+	if (endpoint == Endpoint::TdxLaunch) {
+		if (*node && json_object_get_size(json_node_get_object(node->get())) != 0)
+			return fail(req, asError(code::kInvalidRequest, "the intel-tdx launch body must be empty or {}"));
+		return dispatch(req, [this, vmId] { return answer(tdx_->launch(vmId), 201, tdxLaunchResponseToJson); });
+	}
+	auto parsed = parseWith(*node, parseTdxQuoteRequest);
+	if (!parsed)
+		return fail(req, parsed.error());
+	dispatch(req, [this, vmId, launchId, request = std::move(*parsed)] {
+		return answer(tdx_->quote(vmId, launchId, request), 200, tdxQuoteResponseToJson);
+	});
 }
 
 } // namespace cvm::server

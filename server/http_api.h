@@ -20,6 +20,7 @@
 namespace cvm::server {
 
 class AttestationService;
+class TdxService;
 class WorkerPool;
 
 struct ApiOptions {
@@ -32,7 +33,9 @@ struct ApiOptions {
 class HttpApi
 {
 public:
-	HttpApi(ApiOptions options, AttestationService &service, WorkerPool &workers, Metrics &metrics);
+	// `tdx` serves the intel-tdx endpoints (absent: they answer unsupported-scheme).
+	HttpApi(ApiOptions options, AttestationService &service, WorkerPool &workers, Metrics &metrics,
+		TdxService *tdx = nullptr);
 	HttpApi(const HttpApi &) = delete;
 	HttpApi &operator=(const HttpApi &) = delete;
 
@@ -53,9 +56,11 @@ private:
 	void route(Request *req, const std::vector<std::string> &parts);
 	void routeOwner(Request *req, const std::string &vmId, bool audit);
 	void routeHost(Request *req, const std::string &vmId, const std::string &launchId, Endpoint endpoint);
+	void routeTdx(Request *req, const std::string &vmId, const std::string &launchId, Endpoint endpoint);
 
 	ApiOptions options_;
 	AttestationService &service_;
+	TdxService *tdx_;
 	WorkerPool &workers_;
 	Metrics &metrics_;
 };

@@ -17,6 +17,8 @@ std::string_view endpointName(Endpoint endpoint)
 	case Endpoint::Launch: return "launch";
 	case Endpoint::Validate: return "validate";
 	case Endpoint::End: return "end";
+	case Endpoint::TdxLaunch: return "tdx-launch";
+	case Endpoint::Quote: return "quote";
 	case Endpoint::Metrics: return "metrics";
 	case Endpoint::Health: return "health";
 	case Endpoint::Other: return "other";

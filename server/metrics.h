@@ -15,7 +15,7 @@
 
 namespace cvm::server {
 
-enum class Endpoint { Register, Show, Revoke, Audit, Launch, Validate, End, Metrics, Health, Other };
+enum class Endpoint { Register, Show, Revoke, Audit, Launch, Validate, End, TdxLaunch, Quote, Metrics, Health, Other };
 std::string_view endpointName(Endpoint endpoint);
 
 class Metrics

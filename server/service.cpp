@@ -68,6 +68,9 @@ std::string keysContext(const std::string &launchId)
 Result<SevReference> referenceOf(const VmRecord &vm)
 {
 	Scheme scheme = CVM_TRY(parseScheme(vm.scheme));
+	if (scheme == Scheme::IntelTdx)
+		return asError(code::kUnsupportedScheme, "VM " + vm.id + " is registered with scheme intel-tdx: use POST /v1/vm/" +
+								 vm.id + "/tdx/launch and .../quote (service_tdx.h)");
 	auto node = json::parseObject(vm.reference);
 	if (!node)
 		return Error(ErrorCode::Internal, "stored reference values of " + vm.id + " are corrupt");
@@ -152,6 +155,10 @@ Result<std::vector<SecretInfo>> parseSecretIndex(const std::string &text)
 
 std::string registrationSummary(const Registration &r)
 {
+	if (r.scheme == Scheme::IntelTdx)
+		return "intel-tdx, " + std::to_string(r.tdx.mrtd.size()) + " MRTD(s), " +
+		       std::to_string(r.secrets.size()) + " secret(s), at most " +
+		       std::to_string(r.maxConcurrentLaunches) + " concurrent launch(es)";
 	return std::string(schemeName(r.scheme)) + ", policy " + std::to_string(r.sev.policy) + ", " +
 	       std::to_string(r.sev.launchDigests.size()) + " launch digest(s), " +
 	       std::to_string(r.secrets.size()) + " secret(s), at most " +
@@ -172,7 +179,10 @@ Result<VmInfo> AttestationService::vmInfo(Store &store, const VmRecord &vm, int6
 	VmInfo info;
 	info.id = vm.id;
 	info.scheme = CVM_TRY(parseScheme(vm.scheme));
-	info.sev = CVM_TRY(referenceOf(vm));
+	if (info.scheme == Scheme::IntelTdx)
+		info.tdx = CVM_TRY(tdxReferenceOf(vm));
+	else
+		info.sev = CVM_TRY(referenceOf(vm));
 	info.secrets = CVM_TRY(parseSecretIndex(vm.secretIndex));
 	info.maxConcurrentLaunches = vm.maxLaunches;
 	info.activeLaunches = CVM_TRY(store.countActiveLaunches(vm.id, now));
@@ -189,7 +199,8 @@ Result<AttestationService::Registered> AttestationService::registerVm(const std:
 	VmRecord vm;
 	vm.id = vmId;
 	vm.scheme = std::string(schemeName(registration.scheme));
-	JsonNodePtr reference = sevReferenceToJson(registration.sev);
+	JsonNodePtr reference = registration.scheme == Scheme::IntelTdx ? tdx::referenceValuesToJson(registration.tdx)
+									 : sevReferenceToJson(registration.sev);
 	vm.reference = json::serialize(reference.get());
 	vm.secretIndex = secretIndexJson(registration.secrets);
 	if (!registration.secrets.empty()) {

@@ -17,6 +17,8 @@ std::string secretsContext(const std::string &vmId);
 std::string keysContext(const std::string &launchId);
 
 Result<attest::SevReference> referenceOf(const VmRecord &vm);
+// intel-tdx registrations: the stored tdx reference values (service_tdx.cpp).
+Result<tdx::ReferenceValues> tdxReferenceOf(const VmRecord &vm);
 // What the owner registered, as audit "expected" JSON (no secrets, no keys).
 std::string expectedJson(const attest::SevReference &ref, uint32_t policy);
 

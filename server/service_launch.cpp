@@ -91,6 +91,7 @@ Result<SevReference> AttestationService::admitLaunch(const std::string &vmId, co
 	auto vm = CVM_TRY(store->getVm(vmId));
 	if (!vm)
 		return asError(code::kVmNotFound, "no VM " + vmId + " is registered");
+	SevReference ref = CVM_TRY(referenceOf(*vm)); // refuses intel-tdx registrations first
 	std::optional<Error> refusal;
 	if (vm->expiresAt && *vm->expiresAt <= now)
 		refusal = asError(code::kRegistrationExpired,
@@ -106,7 +107,7 @@ Result<SevReference> AttestationService::admitLaunch(const std::string &vmId, co
 		CVM_CHECK(auditRefusal(vmId, "", "launch", *refusal, requestJson(request), ""));
 		return *refusal;
 	}
-	return referenceOf(*vm);
+	return ref;
 }
 
 Result<VerifiedPlatform> AttestationService::verifyPlatform(const std::string &vmId, const LaunchRequest &request,

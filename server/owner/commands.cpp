@@ -11,6 +11,7 @@
 #include "cvm/common/file.h"
 #include "cvm/common/json.h"
 #include "digests.h"
+#include "tdx_reference.h"
 
 namespace cvm::owner {
 
@@ -56,6 +57,7 @@ struct RegisterOptions {
 	gchar *ocaPin = nullptr;
 	gchar *expires = nullptr;
 	DigestInputs inputs;
+	TdxReferenceOptions tdx;
 
 	~RegisterOptions()
 	{
@@ -66,9 +68,44 @@ struct RegisterOptions {
 	}
 };
 
+Status buildSevReference(RegisterOptions &o, Registration &r);
+
 Result<Registration> buildRegistration(RegisterOptions &o)
 {
 	Registration r;
+	if (o.scheme && std::string_view(o.scheme) == "intel-tdx") {
+		if (o.policy || o.digests || o.inputs.wanted() || o.buildIds || o.minApi || o.ocaPin)
+			return Error(ErrorCode::InvalidArgument,
+				     "--policy, --launch-digest, --firmware, --build-id, --min-api and --oca-pin are for "
+				     "amd-sev; intel-tdx takes --reference FILE and/or --mrtd HEX ...");
+		r.scheme = Scheme::IntelTdx;
+		r.tdx = CVM_TRY(buildTdxReference(o.tdx));
+	} else {
+		if (o.tdx.given())
+			return Error(ErrorCode::InvalidArgument,
+				     "--reference, --mrtd, --rtmr, --mrconfigid ... need --scheme intel-tdx");
+		CVM_CHECK(buildSevReference(o, r));
+	}
+	for (gchar **s = o.secrets; s && *s; ++s) {
+		std::string spec = *s;
+		auto colon = spec.find(':');
+		if (colon == std::string::npos)
+			return Error(ErrorCode::InvalidArgument,
+				     "--secret '" + spec + "' must be NAME:FILE (NAME: luks-key or a GUID)");
+		Guid guid = CVM_TRY(parseSecretName(spec.substr(0, colon)));
+		SecureBuffer data = CVM_TRY(readSecretFile(spec.substr(colon + 1), kMaxSecretsTotal));
+		r.secrets.push_back(SecretEntry{ guid, std::move(data) });
+	}
+	if (o.maxLaunches < 1)
+		return Error(ErrorCode::InvalidArgument, "--max-launches must be at least 1");
+	r.maxConcurrentLaunches = static_cast<uint32_t>(o.maxLaunches);
+	if (o.expires)
+		r.expiresAt = CVM_TRY(parseTime(o.expires));
+	return r;
+}
+
+Status buildSevReference(RegisterOptions &o, Registration &r)
+{
 	if (!o.policy)
 		return Error(ErrorCode::InvalidArgument, "--policy N is required");
 	r.sev.policy = static_cast<uint32_t>(CVM_TRY(parseNumber("policy", o.policy, UINT32_MAX)));
@@ -95,17 +132,6 @@ Result<Registration> buildRegistration(RegisterOptions &o)
 	if (r.sev.launchDigests.empty())
 		return Error(ErrorCode::InvalidArgument,
 			     "give --launch-digest HEX, or --firmware F (with --kernel/--initrd/--cmdline) to compute it");
-
-	for (gchar **s = o.secrets; s && *s; ++s) {
-		std::string spec = *s;
-		auto colon = spec.find(':');
-		if (colon == std::string::npos)
-			return Error(ErrorCode::InvalidArgument,
-				     "--secret '" + spec + "' must be NAME:FILE (NAME: luks-key or a GUID)");
-		Guid guid = CVM_TRY(parseSecretName(spec.substr(0, colon)));
-		SecureBuffer data = CVM_TRY(readSecretFile(spec.substr(colon + 1), kMaxSecretsTotal));
-		r.secrets.push_back(SecretEntry{ guid, std::move(data) });
-	}
 	for (gchar **b = o.buildIds; b && *b; ++b)
 		r.sev.buildIds.push_back(static_cast<uint8_t>(CVM_TRY(parseNumber("build id", *b, 255))));
 	if (o.minApi)
@@ -116,32 +142,48 @@ Result<Registration> buildRegistration(RegisterOptions &o)
 			return Error(ErrorCode::InvalidArgument, "--oca-pin must be 64 hex digits (SHA-256 of the OCA)");
 		r.sev.ocaPin = std::move(*pin);
 	}
-	if (o.maxLaunches < 1)
-		return Error(ErrorCode::InvalidArgument, "--max-launches must be at least 1");
-	r.maxConcurrentLaunches = static_cast<uint32_t>(o.maxLaunches);
-	if (o.expires)
-		r.expiresAt = CVM_TRY(parseTime(o.expires));
-	return r;
+	return {};
+}
+
+void printTdxReference(const tdx::ReferenceValues &ref)
+{
+	JsonNodePtr values = tdx::referenceValuesToJson(ref);
+	JsonObject *obj = json_node_get_object(values.get());
+	GList *members = json_object_get_members(obj);
+	for (GList *l = members; l; l = l->next) {
+		const char *name = static_cast<const char *>(l->data);
+		std::string value = json::serialize(json_object_get_member(obj, name));
+		printf("  %-16s %s\n", (std::string(name) + ":").c_str(), value.c_str());
+	}
+	g_list_free(members);
+}
+
+void printSevReference(const SevReference &sev)
+{
+	printf("  policy:          0x%x\n", sev.policy);
+	for (const auto &d : sev.launchDigests)
+		printf("  launch digest:   %s\n", toHex(d).c_str());
+	printf("  minimum API:     %s\n", sev.minApi.toString().c_str());
+	if (!sev.buildIds.empty()) {
+		std::string ids;
+		for (uint8_t id : sev.buildIds)
+			ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+		printf("  build ids:       %s\n", ids.c_str());
+	}
+	if (sev.cpuCount)
+		printf("  vCPUs:           %u\n", *sev.cpuCount);
+	if (sev.ocaPin)
+		printf("  OCA pin:         %s\n", toHex(*sev.ocaPin).c_str());
 }
 
 void printVmInfo(const VmInfo &info)
 {
 	printf("VM %s\n", info.id.c_str());
 	printf("  scheme:          %s\n", std::string(schemeName(info.scheme)).c_str());
-	printf("  policy:          0x%x\n", info.sev.policy);
-	for (const auto &d : info.sev.launchDigests)
-		printf("  launch digest:   %s\n", toHex(d).c_str());
-	printf("  minimum API:     %s\n", info.sev.minApi.toString().c_str());
-	if (!info.sev.buildIds.empty()) {
-		std::string ids;
-		for (uint8_t id : info.sev.buildIds)
-			ids += (ids.empty() ? "" : ", ") + std::to_string(id);
-		printf("  build ids:       %s\n", ids.c_str());
-	}
-	if (info.sev.cpuCount)
-		printf("  vCPUs:           %u\n", *info.sev.cpuCount);
-	if (info.sev.ocaPin)
-		printf("  OCA pin:         %s\n", toHex(*info.sev.ocaPin).c_str());
+	if (info.scheme == Scheme::IntelTdx)
+		printTdxReference(info.tdx);
+	else
+		printSevReference(info.sev);
 	for (const auto &s : info.secrets)
 		printf("  secret:          %s (%zu bytes)\n", s.guid.toString().c_str(), s.size);
 	printf("  launches:        %u active, at most %u\n", info.activeLaunches, info.maxConcurrentLaunches);
@@ -177,7 +219,8 @@ int runRegister(int argc, char **argv)
 	RegisterOptions o;
 	auto entries = connectionEntries(o.conn);
 	std::vector<GOptionEntry> own = {
-		{ "scheme", 0, 0, G_OPTION_ARG_STRING, &o.scheme, "amd-sev or amd-sev-es (default: from the policy)",
+		{ "scheme", 0, 0, G_OPTION_ARG_STRING, &o.scheme,
+		  "amd-sev, amd-sev-es (default: from the policy) or intel-tdx",
 		  "SCHEME" },
 		{ "policy", 'p', 0, G_OPTION_ARG_STRING, &o.policy, "Guest policy (decimal or 0x hex)", "N" },
 		{ "launch-digest", 'd', 0, G_OPTION_ARG_STRING_ARRAY, &o.digests,
@@ -196,6 +239,8 @@ int runRegister(int argc, char **argv)
 	entries.insert(entries.end(), own.begin(), own.end());
 	auto digestEntries = digestInputEntries(o.inputs);
 	entries.insert(entries.end(), digestEntries.begin(), digestEntries.end());
+	auto tdxEntries = tdxReferenceEntries(o.tdx);
+	entries.insert(entries.end(), tdxEntries.begin(), tdxEntries.end());
 	if (!parseCommandLine("cvm-owner register",
 			      "Register a VM (or replace its registration) at the attestation server.\n"
 			      "The launch digests come from --launch-digest or are computed from --firmware etc.",
@@ -219,9 +264,10 @@ int runRegister(int argc, char **argv)
 		JsonNodePtr node = vmInfoToJson(*info);
 		printJson(node.get());
 	} else {
-		printf("registered VM %s: %zu launch digest(s), %zu secret(s), at most %u concurrent launch(es)\n",
-		       info->id.c_str(), info->sev.launchDigests.size(), info->secrets.size(),
-		       info->maxConcurrentLaunches);
+		bool tdx = info->scheme == Scheme::IntelTdx;
+		printf("registered VM %s: %zu %s, %zu secret(s), at most %u concurrent launch(es)\n", info->id.c_str(),
+		       tdx ? info->tdx.mrtd.size() : info->sev.launchDigests.size(),
+		       tdx ? "MRTD(s)" : "launch digest(s)", info->secrets.size(), info->maxConcurrentLaunches);
 	}
 	return kExitOk;
 }

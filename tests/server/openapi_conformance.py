@@ -125,6 +125,34 @@ def run(url):
     assert status == 204
     status, body = request(url, "GET", "/healthz", None, "")
     assert status == 200
+    run_tdx(url)
+
+
+def run_tdx(url):
+    # intel-tdx: registration, the nonce-issuing launch and a refused quote
+    # (an accepted one needs a quote under a configured root: tests/server/tdx_service_test.cpp).
+    registration = {
+        "scheme": "intel-tdx",
+        "tdx-reference": {"tdx.mrtd": "ab" * 48, "tdx.rtmr0": "cd" * 48, "tdx.td-attributes": "0x0000000010000000"},
+        "secrets": {"luks-key": base64.b64encode(b"secret").decode()},
+    }
+    check("Registration", registration, "an intel-tdx registration")
+    status, body = request(url, "PUT", "/v1/vm/td-1", registration)
+    assert status == 201, (status, body)
+    check("VmInfo", body, "PUT intel-tdx 201")
+    status, body = request(url, "POST", "/v1/vm/td-1/tdx/launch", {}, "")
+    assert status == 201, (status, body)
+    check("TdxLaunchResponse", body, "POST tdx/launch 201")
+    quote = {"quote": base64.b64encode(bytes(1000)).decode(),
+             "tee-public-key": base64.b64encode(b"\x04" + bytes(64)).decode()}
+    check("TdxQuoteRequest", quote, "a quote request")
+    status, answer = request(url, "POST", f"/v1/vm/td-1/launch/{body['launch-id']}/quote", quote, "")
+    if status != 422 or answer.get("error", {}).get("code") != "quote-invalid":
+        failures.append(f"POST quote: HTTP {status} {answer}, expected 422 quote-invalid")
+    check("Error", answer, "POST quote 422")
+    status, answer = request(url, "POST", "/v1/vm/td-1/launch", {"pdh": "AAAA", "cert-chain": "AAAA"}, "")
+    if status != 422:
+        failures.append(f"SEV launch of an intel-tdx VM: HTTP {status}, expected 422")
 
 
 if __name__ == "__main__":

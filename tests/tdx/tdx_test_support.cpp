@@ -221,6 +221,30 @@ Bytes buildTdvfImage(const ImageSpec &spec)
 	return img;
 }
 
+std::vector<NamedImage> crossCheckImages()
+{
+	auto small = [] {
+		ImageSpec spec;
+		spec.size = 16 * 1024;
+		spec.descriptorOffset = 12 * 1024;
+		spec.sections = qemuSections(0, 0x2000, 0x2000, 0x1000);
+		return spec;
+	};
+	ImageSpec shim = small();
+	shim.ovmfTable = false;
+	ImageSpec aug = small();
+	aug.sections[3].attributes = tdvf::kAttrPageAug;
+	ImageSpec padded = small();
+	padded.sections[0].rawDataSize = 0x1000;
+	ImageSpec noGuid = small();
+	noGuid.metadataGuid = false;
+	return { { "ovmf-table", buildTdvfImage(small()) },
+		 { "td-shim-pointer", buildTdvfImage(shim) },
+		 { "page-aug", buildTdvfImage(aug) },
+		 { "raw-shorter-than-memory", buildTdvfImage(padded) },
+		 { "no-metadata-guid", buildTdvfImage(noGuid) } };
+}
+
 std::vector<TdvfSection> qemuSections(uint32_t bfvOffset, uint32_t bfvSize, uint32_t cfvOffset, uint32_t cfvSize)
 {
 	return {

@@ -68,6 +68,17 @@ Bytes buildTdvfImage(const ImageSpec &spec);
 std::vector<cvm::tdx::TdvfSection> qemuSections(uint32_t bfvOffset, uint32_t bfvSize, uint32_t cfvOffset,
 						uint32_t cfvSize);
 
+// The small (16 KiB) images whose MRTD was cross-checked with td-shim's
+// td_shim_tee_info_hash.py (tests/tdx/mrtd_crosscheck_test.cpp, docs/tdx.md)
+// and which seed the tdvf_metadata fuzz target: "ovmf-table",
+// "td-shim-pointer", "page-aug", "raw-shorter-than-memory", "no-metadata-guid".
+// Deterministic: the same bytes on every run.
+struct NamedImage {
+	std::string name;
+	Bytes image;
+};
+std::vector<NamedImage> crossCheckImages();
+
 // A TCG2 crypto-agile log: Spec ID event listing `algorithms` (id, size),
 // then the events added.
 class EventLogBuilder

@@ -43,6 +43,10 @@ inline constexpr std::string_view kApiVersionTooOld = "api-version-too-old";
 inline constexpr std::string_view kBuildIdNotAllowed = "build-id-not-allowed";
 inline constexpr std::string_view kMeasurementMismatch = "measurement-mismatch";
 inline constexpr std::string_view kUnsupportedScheme = "unsupported-scheme";
+// 422, intel-tdx quotes (protocol_tdx.h)
+inline constexpr std::string_view kQuoteInvalid = "quote-invalid";
+inline constexpr std::string_view kConfigMismatch = "config-mismatch";
+inline constexpr std::string_view kNonceMismatch = "nonce-mismatch";
 // 5xx
 inline constexpr std::string_view kInternal = "internal-error";
 inline constexpr std::string_view kCekUnavailable = "cek-unavailable";

@@ -22,6 +22,7 @@
 #include "cvm/common/error.h"
 #include "cvm/common/gptr.h"
 #include "cvm/common/secure_buffer.h"
+#include "cvm/tdx/reference.h"
 
 namespace cvm::attest {
 
@@ -34,7 +35,7 @@ inline constexpr size_t kMaxSecrets = 64;
 
 // Registration schemes. New schemes (intel-tdx) add a value and a reference
 // struct; the stored form is scheme + scheme-specific JSON, so no table changes.
-enum class Scheme { AmdSev, AmdSevEs };
+enum class Scheme { AmdSev, AmdSevEs, IntelTdx };
 std::string_view schemeName(Scheme scheme);
 Result<Scheme> parseScheme(std::string_view name);
 
@@ -72,6 +73,7 @@ struct SevReference {
 struct Registration {
 	Scheme scheme = Scheme::AmdSev;
 	SevReference sev;
+	tdx::ReferenceValues tdx; // intel-tdx: member "tdx-reference" (protocol_tdx.h)
 	std::vector<SecretEntry> secrets;
 	uint32_t maxConcurrentLaunches = 1;
 	std::optional<int64_t> expiresAt;      // unix seconds; absent = never
@@ -88,6 +90,7 @@ struct VmInfo {
 	std::string id;
 	Scheme scheme = Scheme::AmdSev;
 	SevReference sev;
+	tdx::ReferenceValues tdx; // intel-tdx
 	std::vector<SecretInfo> secrets;
 	uint32_t maxConcurrentLaunches = 1;
 	uint32_t activeLaunches = 0;

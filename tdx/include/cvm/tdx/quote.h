@@ -111,6 +111,10 @@ Result<Quote> parseQuote(ByteView bytes);
 // from the fields and recomputes every length. signedRegion, qeReportBytes,
 // size and trailingBytes are outputs of the parser and ignored here.
 Bytes encodeQuoteSignedRegion(const Quote &quote);
+// The QE report's reserved areas (where SGX2 keeps CONFIGID, ISVEXTPRODID,
+// CONFIGSVN, ISVFAMILYID) are not in QeReport and are written as zeros: a
+// quote whose QE report uses them does not re-encode byte for byte (its
+// verification uses qeReportBytes, the bytes as carried).
 Bytes encodeQeReport(const QeReport &report);
 Bytes encodeQuote(const Quote &quote);
 
