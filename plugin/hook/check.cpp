@@ -169,7 +169,7 @@ int releaseEnd(const std::string &xml)
 		return 0;
 	const LaunchRecord &r = **rec;
 	(void)records.remove(r.uuid);
-	std::vector<std::string> args = { cvmLaunchPath(), "hook", "end", "--server", r.server, "--vm", r.vmId,
+	std::vector<std::string> args = { cvmLaunchPath(), "hook", "end", "--as", r.server, "--vm", r.vmId,
 					  "--launch-id", r.launchId, "--reason",
 					  "domain " + r.domain + " stopped (" + std::string(recordStateName(r.state)) + ")" };
 	if (!r.caFile.empty())
