@@ -1,49 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The GODH certificate and the firmware's sanity check of it. Only the fields
-// LAUNCH_START looks at are described here (SEV API Appendix C.1 layout);
-// full certificate parsing, signing and chain verification live in the
-// certificate half of sev/.
+// The GODH certificate and the firmware's sanity check of it: only the fields
+// LAUNCH_START looks at are checked here (through the one SEV certificate
+// layout, sev_cert_layout.h); the certificate itself is built by SevCert.
 #define G_LOG_DOMAIN "cvm-sev"
 
-#include "cvm/sev/kdf.h"
-
-#include <algorithm>
 #include "cvm/sev/session.h"
 
+#include "cvm/sev/cert.h"
+#include "cvm/sev/kdf.h"
+
 #include "crypto_internal.h"
+#include "sev_cert_layout.h"
 
 namespace cvm::sev {
 
 namespace {
 
-namespace layout {
-constexpr Field kVersion{ 0x000, 4 };
-constexpr Field kApiMajor{ 0x004, 1 };
-constexpr Field kApiMinor{ 0x005, 1 };
-constexpr Field kPubkeyUsage{ 0x008, 4 };
-constexpr Field kPubkeyAlgo{ 0x00c, 4 };
-constexpr Field kCurve{ 0x010, 4 };
-constexpr Field kQx{ 0x014, 72 };
-constexpr Field kQy{ 0x05c, 72 };
-constexpr Field kSig1Usage{ 0x414, 4 };
-constexpr Field kSig1Algo{ 0x418, 4 };
-constexpr Field kSig2Usage{ 0x61c, 4 };
-constexpr Field kSig2Algo{ 0x620, 4 };
-} // namespace layout
-
-constexpr uint32_t kVersion1 = 1;
-constexpr uint32_t kUsagePdh = 0x1003;
-constexpr uint32_t kUsageInvalid = 0x1000;
-constexpr uint32_t kAlgoEcdhSha256 = 0x3;
-constexpr uint32_t kCurveP384 = 2;
-
-std::string hex32(uint32_t v)
-{
-	char buf[16];
-	snprintf(buf, sizeof(buf), "0x%x", v);
-	return buf;
-}
+namespace L = layout::sevcert;
 
 // The checks of sev_cert_sanity_check(cert, PDH, ECDH_SHA256).
 Result<EvpPkeyPtr> checkEcdhCertificate(ByteView cert, const std::string &what)
@@ -54,15 +28,15 @@ Result<EvpPkeyPtr> checkEcdhCertificate(ByteView cert, const std::string &what)
 	if (cert.size() != kSevCertificateSize)
 		return bad("must be " + std::to_string(kSevCertificateSize) + " bytes, not " +
 			   std::to_string(cert.size()));
-	if (uint32_t v = loadLe32(cert, layout::kVersion.offset); v != kVersion1)
+	if (uint32_t v = loadLe32(cert, L::kVersion.offset); v != L::kVersion1)
 		return bad("version " + std::to_string(v) + " (only version 1 exists)");
-	if (uint32_t u = loadLe32(cert, layout::kPubkeyUsage.offset); u != kUsagePdh)
-		return bad("key usage " + hex32(u) + ", expected PDH (0x1003)");
-	if (uint32_t a = loadLe32(cert, layout::kPubkeyAlgo.offset); a != kAlgoEcdhSha256)
-		return bad("key algorithm " + hex32(a) + ", expected ECDH_SHA256 (0x3)");
-	if (uint32_t c = loadLe32(cert, layout::kCurve.offset); c != kCurveP384)
+	if (uint32_t u = loadLe32(cert, L::kPubkeyUsage.offset); u != static_cast<uint32_t>(KeyUsage::Pdh))
+		return bad("key usage " + wireHex(u) + ", expected PDH (0x1003)");
+	if (uint32_t a = loadLe32(cert, L::kPubkeyAlgo.offset); a != static_cast<uint32_t>(Algorithm::EcdhSha256))
+		return bad("key algorithm " + wireHex(a) + ", expected ECDH_SHA256 (0x3)");
+	if (uint32_t c = loadLe32(cert, L::kEcCurve.offset); c != static_cast<uint32_t>(Curve::P384))
 		return bad("curve " + std::to_string(c) + ", expected P-384 (2)");
-	auto key = p384PublicKeyFromLe(slice(cert, layout::kQx), slice(cert, layout::kQy));
+	auto key = p384PublicKeyFromLe(slice(cert, L::kEcQx), slice(cert, L::kEcQy));
 	if (!key)
 		return bad(key.error().message());
 	return std::move(key).value();
@@ -72,23 +46,8 @@ Result<EvpPkeyPtr> checkEcdhCertificate(ByteView cert, const std::string &what)
 
 Result<Bytes> makeGodhCertificate(EVP_PKEY *godhKey)
 {
-	P384Point q = CVM_TRY(p384PointLe(godhKey));
-	Bytes cert(kSevCertificateSize, 0);
-	storeLe32(cert, layout::kVersion.offset, kVersion1);
-	cert[layout::kApiMajor.offset] = 0;
-	cert[layout::kApiMinor.offset] = 0;
-	storeLe32(cert, layout::kPubkeyUsage.offset, kUsagePdh);
-	storeLe32(cert, layout::kPubkeyAlgo.offset, kAlgoEcdhSha256);
-	storeLe32(cert, layout::kCurve.offset, kCurveP384);
-	storeBytes(cert, layout::kQx.offset, q.qx);
-	storeBytes(cert, layout::kQy.offset, q.qy);
-	// Empty slots are usage INVALID with algorithm 0, not all zeros (that would
-	// read as an ARK slot).
-	storeLe32(cert, layout::kSig1Usage.offset, kUsageInvalid);
-	storeLe32(cert, layout::kSig1Algo.offset, 0);
-	storeLe32(cert, layout::kSig2Usage.offset, kUsageInvalid);
-	storeLe32(cert, layout::kSig2Algo.offset, 0);
-	return cert;
+	SevCert cert = CVM_TRY(SevCert::createGodh(godhKey));
+	return cert.bytes();
 }
 
 Result<EvpPkeyPtr> checkGodhCertificate(ByteView cert)

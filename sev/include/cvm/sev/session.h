@@ -25,6 +25,7 @@
 #include "cvm/common/error.h"
 #include "cvm/common/ossl.h"
 #include "cvm/common/secure_buffer.h"
+#include "cvm/sev/cert_types.h"
 
 namespace cvm::sev {
 
@@ -112,8 +113,6 @@ Result<TransportKeys> openSessionWithGodhCert(EVP_PKEY *pdhPrivate, ByteView god
 					      uint32_t policy);
 
 // --- The GODH certificate ---
-
-inline constexpr size_t kSevCertificateSize = 2084;
 
 // A 2084-byte SEV certificate for `godhKey`: version 1, usage PDH (0x1003),
 // algorithm ECDH_SHA256 (0x3), curve P-384, both signature slots empty
