@@ -12,6 +12,10 @@
 #include "cek_source.h"
 #include "cvm/attest/errors.h"
 #include "cvm/common/file.h"
+#include "cvm/sev/kdf.h"
+#include "cvm/sev/measurement.h"
+#include "cvm/sev/secret.h"
+#include "cvm/sev/session.h"
 #include "launch_crypto.h"
 #include "metrics.h"
 #include "sealer.h"
@@ -46,7 +50,7 @@ struct Fixture {
 	}
 
 	// A launch as launch() records it: pending, keys sealed to its id.
-	std::string addPendingLaunch(int64_t expiresIn = 600)
+	std::string addPendingLaunch(int64_t expiresIn = 600, ByteView tekTik = {})
 	{
 		static int n = 0;
 		LaunchRecord l;
@@ -56,7 +60,7 @@ struct Fixture {
 		l.policy = 1;
 		l.created = now;
 		l.expiresAt = now + expiresIn;
-		SecureBuffer keys = SecureBuffer::random(32).value();
+		SecureBuffer keys = tekTik.empty() ? SecureBuffer::random(32).value() : SecureBuffer(tekTik);
 		l.sealedKeys = sealer.seal(keys.view(), "cvm-attestd/launch-keys/" + l.id).value();
 		auto store = std::move(stores->lease().value());
 		REQUIRE(store->insertLaunch(l).ok());
@@ -189,4 +193,77 @@ TEST_CASE("launch refusals before any crypto: unknown VM, expired registration, 
 		}
 	CHECK(refusals == 2);
 	CHECK(f.metrics.render().find("verdict=\"launch-limit-reached\"} 1") != std::string::npos);
+}
+
+TEST_CASE("validate: the real measurement releases a secret packet the platform opens; a wrong one burns the launch")
+{
+	Fixture f;
+	Registration r;
+	r.sev.policy = 1;
+	Bytes ld(32, 0x77);
+	r.sev.launchDigests = { Bytes(32, 1), ld };
+	r.sev.minApi = ApiVersion{ 0, 17 };
+	r.secrets.push_back(SecretEntry{ luksKeyGuid(), SecureBuffer(asBytes("the disk passphrase")) });
+	r.maxConcurrentLaunches = 5;
+	REQUIRE(f.service.registerVm("vm", r).ok());
+
+	// The session as launch() creates it for this PDH; the platform opens it.
+	EvpPkeyPtr pdhKey = sev::generateP384Key().value();
+	VerifiedPlatform platform;
+	platform.pdh = sev::makeGodhCertificate(pdhKey.get()).value();
+	auto run = [&](ByteView measuredDigest) {
+		LaunchSession session = std::move(f.crypto->startSession(platform, 1).value());
+		auto keys = sev::openSessionWithGodhCert(pdhKey.get(), session.ownerCert, session.session, 1);
+		REQUIRE(keys.ok());
+		SecureBuffer tekTik(32);
+		std::copy(session.tek.view().begin(), session.tek.view().end(), tekTik.data());
+		std::copy(session.tik.view().begin(), session.tik.view().end(), tekTik.data() + 16);
+		std::string id = f.addPendingLaunch(600, tekTik);
+		sev::PlatformVersion version{ 0, 24, 15 };
+		auto m = sev::measureLaunch(keys->tik, version, 1, measuredDigest).value();
+		ValidateRequest report;
+		report.apiMajor = 0;
+		report.apiMinor = 24;
+		report.buildId = 15;
+		report.policy = 1;
+		report.measurement = m.serialize();
+		return std::make_tuple(id, std::move(*keys), report, m);
+	};
+
+	auto [id, keys, report, m] = run(ld);
+	auto answer = f.service.validate("vm", id, report);
+	REQUIRE(answer.ok());
+	REQUIRE(answer->hasSecret);
+	auto table = sev::openSecret(keys.tek, keys.tik, m.measure, answer->secretHeader, answer->secretPayload);
+	REQUIRE(table.ok());
+	auto entries = sev::parseSecretTable(*table);
+	REQUIRE(entries.ok());
+	REQUIRE(entries->size() == 1);
+	CHECK(asString((*entries)[0].value.view()) == "the disk passphrase");
+	CHECK(f.state(id) == "validated");
+	CHECK(f.service.validate("vm", id, report).error().tag() == code::kLaunchAlreadyValidated);
+
+	// A guest that is not the registered one: 422, recorded, and the launch is spent.
+	auto [bad, badKeys, badReport, badM] = run(Bytes(32, 0x78));
+	auto refused = f.service.validate("vm", bad, badReport);
+	REQUIRE_FALSE(refused.ok());
+	CHECK(refused.error().tag() == code::kMeasurementMismatch);
+	CHECK(httpStatusForError(refused.error()) == 422);
+	CHECK(f.state(bad) == "rejected");
+	CHECK(f.service.validate("vm", bad, badReport).error().tag() == code::kLaunchAlreadyValidated);
+
+	// Firmware facts are checked before the MAC.
+	auto [old, oldKeys, oldReport, oldM] = run(ld);
+	oldReport.apiMinor = 16;
+	CHECK(f.service.validate("vm", old, oldReport).error().tag() == code::kApiVersionTooOld);
+	auto trail = f.service.auditTrail("vm");
+	REQUIRE(trail.ok());
+	bool sawExpected = false;
+	for (const auto &e : trail->events)
+		if (e.launchId == bad && e.event == "validate") {
+			CHECK(e.reported.find(toHex(ByteView(badM.measure))) != std::string::npos);
+			CHECK(e.expected.find(toHex(ld)) != std::string::npos);
+			sawExpected = true;
+		}
+	CHECK(sawExpected);
 }

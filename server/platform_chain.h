@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The platform side of POST …/launch: is this PDH vouched for by a chain to a
+// root we trust? Trust roots are the pinned AMD roots (`amd-roots`, checked
+// against the fingerprints sev/ pins) and roots trusted as given
+// (`test-roots`, the simulator's). An unsigned CEK (real Genoa hosts export
+// one) is replaced by the AMD-signed one looked up by chip id in the CEK
+// source. Verified chains are cached by SHA-256(pdh ‖ cert-chain ‖ cpu-id):
+// a platform presents the same chain for every launch.
+//
+// Internal to the server (LaunchCrypto uses it). Thread-safe.
+#pragma once
+
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "launch_crypto.h"
+
+namespace cvm::server {
+
+class PlatformChains
+{
+public:
+	// Fails when a configured root directory holds no usable root.
+	static Result<std::unique_ptr<PlatformChains>> create(const std::string &amdRoots,
+							      const std::string &testRoots, size_t cacheSize,
+							      CekSource *cek, Metrics *metrics);
+	~PlatformChains();
+
+	// Errors carry an AS code: chain-invalid, cek-unsigned, cek-unavailable.
+	Result<VerifiedPlatform> verify(const attest::LaunchRequest &request);
+
+	struct Roots;
+
+private:
+	PlatformChains(std::unique_ptr<Roots> roots, size_t cacheSize, CekSource *cek, Metrics *metrics);
+	Result<VerifiedPlatform> verifyUncached(const attest::LaunchRequest &request);
+	std::optional<VerifiedPlatform> lookup(const std::string &key);
+	void remember(const std::string &key, const VerifiedPlatform &platform);
+
+	std::unique_ptr<Roots> roots_;
+	size_t cacheSize_;
+	CekSource *cek_;
+	Metrics *metrics_;
+
+	std::mutex mutex_; // guards the LRU below
+	std::list<std::pair<std::string, VerifiedPlatform>> lru_; // most recent first
+	std::unordered_map<std::string, decltype(lru_)::iterator> index_;
+};
+
+} // namespace cvm::server
