@@ -55,10 +55,17 @@ Result<plugin::LaunchOptions> launchOptions(const QemuArgs &a)
 	return o;
 }
 
-int finish(plugin::QmpBackend &backend, const QemuArgs &a)
+// Foreground: the guest's exit ends the launch at the AS too (no libvirt hook
+// does it on this path).
+int finish(plugin::QmpBackend &backend, plugin::AttestationService &as, const std::string &launchId,
+	   const QemuArgs &a)
 {
-	if (!a.detach)
-		return backend.wait();
+	if (!a.detach) {
+		int rc = backend.wait();
+		if (auto st = as.end(launchId, "the guest exited"); !st)
+			g_message("telling the attestation server the launch ended: %s", st.error().message().c_str());
+		return rc;
+	}
 	pid_t pid = backend.release();
 	if (a.pidfile) {
 		std::string text = std::to_string(pid) + "\n";
@@ -102,7 +109,7 @@ int launch(std::vector<std::string> command, const QemuArgs &a, const SettingsOp
 	int rc = reportOutcome(outcome, a.vm, a.json);
 	if (rc != kExitOk)
 		return rc;
-	return finish(backend, a);
+	return finish(backend, as, outcome.launchId, a);
 }
 
 } // namespace

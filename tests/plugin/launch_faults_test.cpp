@@ -6,6 +6,7 @@
 // the platform faults use cvm-sev-sim's fault knobs with the real cvm-attestd.
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <dirent.h>
 #include <thread>
 
@@ -109,9 +110,13 @@ TEST_CASE("the simulator exits mid-launch: the failing step is named, the launch
 		CHECK(r.out.find("\"voided\" : true") != std::string::npos);
 		checkClean(rig, r);
 		// The AS heard the end: a second launch is allowed again (max 1 concurrent).
-		auto again = rig.launch({}, rig.as->url());
+		auto again = rig.launch({ "--detach", "--pidfile", rig.path("again.pid") }, rig.as->url());
 		INFO(again.err);
 		CHECK(again.exitStatus == 0);
+		if (auto pid = readTextFile(rig.path("again.pid")); pid.ok())
+			kill(std::stoi(*pid), SIGKILL);
+		for (int i = 0; i < 100 && !processesMentioning(rig.simNeedle()).empty(); ++i)
+			usleep(50000);
 		checkClean(rig, again);
 	}
 }
