@@ -8,7 +8,9 @@
 #include "cek_source.h"
 #include "cvm/attest/errors.h"
 #include "cvm/common/digest.h"
-#include "cvm/sev/session.h"
+#include "cvm/common/file.h"
+#include "cvm/sev/chain.h"
+#include "cvm/sev/trust.h"
 #include "metrics.h"
 
 namespace cvm::server {
@@ -18,7 +20,15 @@ namespace code = attest::code;
 
 namespace {
 
-constexpr size_t kCert = sev::kSevCertificateSize;
+Result<sev::TrustStore> loadRoots(const std::string &dir, sev::TrustMode mode, const char *setting)
+{
+	auto store = sev::TrustStore::load(dir, mode);
+	if (!store)
+		return store.error().withContext(std::string(setting) + " " + dir);
+	for (const auto &w : store->warnings())
+		g_warning("%s: %s", setting, w.c_str());
+	return store;
+}
 
 std::string cacheKey(const attest::LaunchRequest &r)
 {
@@ -33,10 +43,8 @@ std::string cacheKey(const attest::LaunchRequest &r)
 
 } // namespace
 
-// TEMPORARY until sev/'s certificate chain API lands (branch sev-certs).
 struct PlatformChains::Roots {
-	std::string amdRoots;
-	std::string testRoots;
+	sev::TrustStore store;
 };
 
 PlatformChains::PlatformChains(std::unique_ptr<Roots> roots, size_t cacheSize, CekSource *cek, Metrics *metrics)
@@ -50,7 +58,22 @@ Result<std::unique_ptr<PlatformChains>> PlatformChains::create(const std::string
 							       const std::string &testRoots, size_t cacheSize,
 							       CekSource *cek, Metrics *metrics)
 {
-	auto roots = std::make_unique<Roots>(Roots{ amdRoots, testRoots });
+	auto roots = std::make_unique<Roots>();
+	if (!amdRoots.empty()) {
+		// The default directory may be absent on a test or demo host that
+		// only trusts test-roots; present but wrong is refused.
+		if (!fileExists(amdRoots) && !testRoots.empty())
+			g_warning("no pinned AMD roots in %s: only the test roots are trusted", amdRoots.c_str());
+		else
+			roots->store.merge(CVM_TRY(loadRoots(amdRoots, sev::TrustMode::Pinned, "amd-roots")));
+	}
+	if (!testRoots.empty())
+		roots->store.merge(CVM_TRY(loadRoots(testRoots, sev::TrustMode::AsGiven, "test-roots")));
+	if (roots->store.empty())
+		return Error(ErrorCode::InvalidArgument, "no trust roots loaded: set amd-roots and/or test-roots");
+	for (const auto &r : roots->store.roots())
+		g_info("trusting %s roots of generation %s from %s", r.mode == sev::TrustMode::Pinned ? "pinned AMD" : "test",
+		       r.generation.c_str(), r.source.c_str());
 	return std::unique_ptr<PlatformChains>(new PlatformChains(std::move(roots), cacheSize, cek, metrics));
 }
 
@@ -97,20 +120,65 @@ Result<VerifiedPlatform> PlatformChains::verify(const attest::LaunchRequest &req
 	return platform;
 }
 
+Result<std::optional<sev::SevCert>> PlatformChains::signedCek(const sev::PlatformChain &chain,
+								 const attest::LaunchRequest &request, bool &fetched)
+{
+	fetched = false;
+	if (!chain.cek.isUnsigned())
+		return std::optional<sev::SevCert>();
+	if (!request.cpuId || request.cpuId->empty())
+		return asError(code::kCekUnsigned, "the platform's CEK is unsigned and the host sent no cpu-id to "
+						   "look up the AMD-signed CEK with (send the GET_ID value as cpu-id)");
+	auto cached = cek_ ? cek_->cached(*request.cpuId) : Result<std::optional<Bytes>>(std::optional<Bytes>());
+	Bytes raw;
+	if (cached && *cached) {
+		raw = std::move(**cached);
+	} else {
+		std::string chip = toHex(*request.cpuId);
+		if (!cek_)
+			return asError(code::kCekUnavailable, sev::unsignedCekMessage(chip));
+		auto got = cek_->fetch(*request.cpuId);
+		if (!got)
+			return asError(code::kCekUnavailable, "no AMD-signed CEK for chip " + chip + ": " +
+								      got.error().message());
+		raw = std::move(*got);
+		fetched = true;
+	}
+	auto cert = sev::SevCert::parse(raw);
+	if (!cert)
+		return asError(code::kChainInvalid, "the AMD-signed CEK for chip " + toHex(*request.cpuId) +
+							    " is not a CEK certificate: " + cert.error().message());
+	return std::optional<sev::SevCert>(std::move(*cert));
+}
+
 Result<VerifiedPlatform> PlatformChains::verifyUncached(const attest::LaunchRequest &request)
 {
-	if (request.pdh.size() != kCert)
-		return asError(code::kChainInvalid, "the PDH certificate is " + std::to_string(request.pdh.size()) +
-							    " bytes, not " + std::to_string(kCert));
-	if (request.certChain.size() != 3 * kCert)
-		return asError(code::kChainInvalid, "the certificate chain is " +
-							    std::to_string(request.certChain.size()) +
-							    " bytes, not PEK || OCA || CEK (" +
-							    std::to_string(3 * kCert) + ")");
-	if (auto pdh = sev::pdhPublicKey(request.pdh); !pdh)
-		return asError(code::kChainInvalid, "the PDH certificate is not usable: " + pdh.error().message());
-	(void)cek_;
-	return Error(ErrorCode::Unsupported, "platform chain verification is not available in this build yet");
+	auto chain = sev::parsePlatformChain(request.pdh, request.certChain);
+	if (!chain)
+		return asError(code::kChainInvalid, "the platform's certificates are malformed: " +
+							    chain.error().message());
+	bool fetched = false;
+	auto supplied = CVM_TRY(signedCek(*chain, request, fetched));
+	sev::ChainOptions options;
+	options.signedCek = supplied ? &*supplied : nullptr;
+	if (request.cpuId)
+		options.chipIdHex = toHex(*request.cpuId);
+	sev::ChainVerdict verdict = sev::verifyChain(*chain, roots_->store, options);
+	if (verdict.status == sev::ChainStatus::CekUnsigned)
+		return asError(code::kCekUnsigned, verdict.failure);
+	if (!verdict.valid())
+		return asError(code::kChainInvalid, "the platform's certificate chain does not verify" +
+							    (verdict.generation.empty() ? std::string()
+											: " to the " + verdict.generation + " roots") +
+							    ": " + verdict.failure);
+	if (supplied && fetched && cek_)
+		cek_->remember(*request.cpuId, supplied->bytes());
+	VerifiedPlatform platform;
+	platform.pdh = request.pdh;
+	platform.ocaDigest = CVM_TRY(sha256(chain->oca.bytes()));
+	platform.chipId = request.cpuId ? toHex(*request.cpuId) : std::string();
+	platform.generation = verdict.generation;
+	return platform;
 }
 
 } // namespace cvm::server

@@ -17,6 +17,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "cvm/sev/chain.h"
 #include "launch_crypto.h"
 
 namespace cvm::server {
@@ -38,6 +39,10 @@ public:
 private:
 	PlatformChains(std::unique_ptr<Roots> roots, size_t cacheSize, CekSource *cek, Metrics *metrics);
 	Result<VerifiedPlatform> verifyUncached(const attest::LaunchRequest &request);
+	// The AMD-signed CEK to use instead of an unsigned one (nullopt when the
+	// platform's CEK is signed); `fetched` says it came from the KDS.
+	Result<std::optional<sev::SevCert>> signedCek(const sev::PlatformChain &chain,
+						      const attest::LaunchRequest &request, bool &fetched);
 	std::optional<VerifiedPlatform> lookup(const std::string &key);
 	void remember(const std::string &key, const VerifiedPlatform &platform);
 

@@ -14,11 +14,19 @@
 #include "cvm/sev/session.h"
 #include "launch_crypto.h"
 #include "metrics.h"
+#include "test_support.h"
 
 using namespace cvm;
 using namespace cvm::server;
 
 namespace {
+
+// The pinned AMD roots of the shared fixtures (skips without them).
+std::string amdRoots()
+{
+	test::requireFixtures();
+	return test::fixture("amd-sev/roots");
+}
 
 struct Platform {
 	EvpPkeyPtr pdhKey = sev::generateP384Key().value();
@@ -48,7 +56,7 @@ struct Platform {
 struct Crypto {
 	Metrics metrics;
 	CekSource cek{ { "", "", 1, false, "" }, &metrics };
-	std::unique_ptr<LaunchCrypto> crypto = std::move(LaunchCrypto::create({ "", "", 0 }, &cek, &metrics).value());
+	std::unique_ptr<LaunchCrypto> crypto = std::move(LaunchCrypto::create({ amdRoots(), "", 0 }, &cek, &metrics).value());
 };
 
 Bytes bytesOf(ByteView v)

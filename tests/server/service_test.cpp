@@ -18,6 +18,7 @@
 #include "cvm/sev/session.h"
 #include "launch_crypto.h"
 #include "metrics.h"
+#include "test_support.h"
 #include "sealer.h"
 #include "service.h"
 #include "store.h"
@@ -28,6 +29,13 @@ using namespace cvm::server;
 
 namespace {
 
+// The pinned AMD roots of the shared fixtures (skips without them).
+std::string amdRoots()
+{
+	test::requireFixtures();
+	return test::fixture("amd-sev/roots");
+}
+
 struct Fixture {
 	TempDir dir = std::move(TempDir::create().value());
 	std::unique_ptr<StorePool> stores = std::move(StorePool::open(dir.file("as.db")).value());
@@ -35,7 +43,7 @@ struct Fixture {
 	Metrics metrics;
 	CekSource cek{ { "", "", 1, false, "" }, &metrics };
 	std::unique_ptr<LaunchCrypto> crypto =
-		std::move(LaunchCrypto::create({ "", "", 0 }, &cek, &metrics).value());
+		std::move(LaunchCrypto::create({ amdRoots(), "", 0 }, &cek, &metrics).value());
 	std::atomic<int64_t> now{ 1000000 };
 	AttestationService service{ ServiceOptions{ 600, 1000 }, *stores, sealer, *crypto, metrics,
 				    [this] { return now.load(); } };

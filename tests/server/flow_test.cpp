@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The whole launch over real HTTP on loopback with a real SQLite file and a
+// stand-in platform doing the firmware's math (TestPlatform): register →
+// launch → the platform opens the session and measures → validate → the
+// platform opens the secret packet and finds the registered table. Then the
+// ways it must fail: tampered chain, wrong measurement, twice, too late, too
+// many, and a server restart in the middle.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "cvm/attest/errors.h"
+#include "cvm/common/file.h"
+#include "test_daemon.h"
+#include "test_platform.h"
+#include "test_support.h"
+
+using namespace cvm;
+using namespace cvm::attest;
+
+namespace {
+
+const std::string kPassphrase = "luks passphrase: correct horse battery staple";
+const Bytes kDigest(32, 0x3c);
+
+Registration registration(uint32_t maxLaunches = 2)
+{
+	Registration r;
+	r.sev.policy = sev::policy::kNoDebug;
+	r.sev.launchDigests = { Bytes(32, 0x01), kDigest };
+	r.sev.minApi = ApiVersion{ 0, 17 };
+	r.secrets.push_back(SecretEntry{ luksKeyGuid(), SecureBuffer(asBytes(kPassphrase)) });
+	r.maxConcurrentLaunches = maxLaunches;
+	return r;
+}
+
+struct Setup {
+	test::DaemonFiles files = test::DaemonFiles::create();
+	test::TestPlatform platform;
+	std::atomic<int64_t> now{ 2000000000 };
+
+	Setup()
+	{
+		platform.writeRoots(files.dir.file("test-roots"));
+		files.config.testRoots = files.dir.file("test-roots");
+	}
+	server::Clock clock()
+	{
+		return [this] { return now.load(); };
+	}
+};
+
+bool contains(const Bytes &haystack, ByteView needle)
+{
+	return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end()) != haystack.end();
+}
+
+Bytes databaseBytes(const server::ServerConfig &config)
+{
+	Bytes all;
+	for (const char *suffix : { "", "-wal", "-shm" })
+		if (fileExists(config.db + suffix))
+			append(all, readFile(config.db + suffix).value());
+	return all;
+}
+
+} // namespace
+
+TEST_CASE("register, launch, measure, validate: the platform decrypts the registered secret")
+{
+	test::requireFixtures();
+	Setup s;
+	test::InProcessDaemon daemon(s.files.config, s.clock());
+	REQUIRE(daemon.ownerClient()->registerVm("vm", registration()).ok());
+	auto host = daemon.hostClient();
+
+	auto launch = host->launch("vm", s.platform.launchRequest());
+	REQUIRE(launch.ok());
+	CHECK(launch->policy == sev::policy::kNoDebug);
+	auto keys = s.platform.open(*launch);
+	REQUIRE(keys.ok());
+	auto report = s.platform.measure(*keys, launch->policy, kDigest);
+	auto answer = host->validate("vm", launch->launchId, report);
+	REQUIRE(answer.ok());
+	REQUIRE(answer->hasSecret);
+	auto entries = s.platform.openSecret(*keys, report, *answer);
+	REQUIRE(entries.ok());
+	REQUIRE(entries->size() == 1);
+	CHECK((*entries)[0].guid == sev::secret_guid::luksKey());
+	CHECK(asString((*entries)[0].value.view()) == kPassphrase);
+
+	// Single use: 409, whatever is sent.
+	auto again = host->validate("vm", launch->launchId, report);
+	REQUIRE_FALSE(again.ok());
+	CHECK(again.error().tag() == code::kLaunchAlreadyValidated);
+	CHECK(httpStatusForCode(again.error().tag()) == 409);
+
+	// Neither the secret nor TEK/TIK are anywhere in the database files.
+	Bytes db = databaseBytes(s.files.config);
+	for (ByteView secret : { asBytes(kPassphrase), keys->tek.view(), keys->tik.view() }) {
+		CHECK_FALSE(contains(db, secret));
+		CHECK_FALSE(contains(db, asBytes(toHex(secret))));
+		CHECK_FALSE(contains(db, asBytes(toBase64(secret))));
+	}
+	auto trail = daemon.ownerClient()->auditTrail("vm");
+	REQUIRE(trail.ok());
+	REQUIRE(trail->launches.size() == 1);
+	CHECK(trail->launches[0].state == "validated");
+	CHECK(trail->launches[0].chipId == toHex(s.platform.chipId()));
+}
+
+TEST_CASE("a tampered or untrusted chain is 422 chain-invalid, and nothing is launched")
+{
+	test::requireFixtures();
+	Setup s;
+	test::InProcessDaemon daemon(s.files.config, s.clock());
+	REQUIRE(daemon.ownerClient()->registerVm("vm", registration()).ok());
+	auto host = daemon.hostClient();
+	const size_t cert = sev::kSevCertificateSize;
+
+	auto refused = [&](LaunchRequest r) {
+		auto l = host->launch("vm", r);
+		REQUIRE_FALSE(l.ok());
+		return l.error();
+	};
+	struct Flip {
+		const char *what;
+		bool pdh;
+		size_t offset;
+	};
+	for (Flip f : { Flip{ "PDH key", true, 0x20 }, Flip{ "PDH signature", true, 0x420 },
+			Flip{ "PEK key", false, 0x20 }, Flip{ "PEK signature", false, 0x420 },
+			Flip{ "OCA key", false, cert + 0x30 }, Flip{ "CEK key", false, 2 * cert + 0x20 },
+			Flip{ "CEK signature", false, 2 * cert + 0x430 } }) {
+		INFO(f.what);
+		LaunchRequest r = s.platform.launchRequest();
+		(f.pdh ? r.pdh : r.certChain)[f.offset] ^= 0x01;
+		Error e = refused(r);
+		CHECK(e.tag() == code::kChainInvalid);
+		CHECK(httpStatusForCode(e.tag()) == 422);
+	}
+	// PEK and OCA swapped; a truncated chain.
+	LaunchRequest swapped = s.platform.launchRequest();
+	std::swap_ranges(swapped.certChain.begin(), swapped.certChain.begin() + cert, swapped.certChain.begin() + cert);
+	CHECK(refused(swapped).tag() == code::kChainInvalid);
+	LaunchRequest truncated = s.platform.launchRequest();
+	truncated.certChain.resize(2 * cert);
+	CHECK(refused(truncated).tag() == code::kChainInvalid);
+	// Another platform's PDH with this chain.
+	test::TestPlatform other;
+	LaunchRequest mixed = s.platform.launchRequest();
+	mixed.pdh = other.launchRequest().pdh;
+	CHECK(refused(mixed).tag() == code::kChainInvalid);
+
+	auto trail = daemon.ownerClient()->auditTrail("vm");
+	REQUIRE(trail.ok());
+	CHECK(trail->launches.empty());
+	size_t audited = 0;
+	for (const auto &e : trail->events)
+		audited += e.event == "launch" && e.result == "chain-invalid";
+	CHECK(audited == 10);
+	// The good chain still works afterwards (nothing bad was cached).
+	CHECK(host->launch("vm", s.platform.launchRequest()).ok());
+}
+
+TEST_CASE("a chain to roots the server does not trust is refused")
+{
+	test::requireFixtures();
+	Setup s;
+	s.files.config.testRoots.clear(); // only the pinned AMD roots
+	test::InProcessDaemon daemon(s.files.config, s.clock());
+	REQUIRE(daemon.ownerClient()->registerVm("vm", registration()).ok());
+	auto l = daemon.hostClient()->launch("vm", s.platform.launchRequest());
+	REQUIRE_FALSE(l.ok());
+	CHECK(l.error().tag() == code::kChainInvalid);
+}
+
+TEST_CASE("validation refusals: measurement mismatch 422, policy, API version, expiry 410")
+{
+	test::requireFixtures();
+	Setup s;
+	test::InProcessDaemon daemon(s.files.config, s.clock());
+	REQUIRE(daemon.ownerClient()->registerVm("vm", registration(8)).ok());
+	auto host = daemon.hostClient();
+	auto start = [&] {
+		auto l = host->launch("vm", s.platform.launchRequest());
+		REQUIRE(l.ok());
+		auto k = s.platform.open(*l);
+		REQUIRE(k.ok());
+		return std::make_pair(std::move(*l), std::move(*k));
+	};
+
+	auto [l1, k1] = start();
+	auto wrong = host->validate("vm", l1.launchId, s.platform.measure(k1, l1.policy, Bytes(32, 0x3d)));
+	REQUIRE_FALSE(wrong.ok());
+	CHECK(wrong.error().tag() == code::kMeasurementMismatch);
+	CHECK(httpStatusForCode(wrong.error().tag()) == 422);
+	// Refused once, refused for good: the right measurement cannot follow.
+	auto late = host->validate("vm", l1.launchId, s.platform.measure(k1, l1.policy, kDigest));
+	CHECK(late.error().tag() == code::kLaunchAlreadyValidated);
+
+	auto [l2, k2] = start();
+	auto policy = s.platform.measure(k2, l2.policy | sev::policy::kNoKeySharing, kDigest);
+	CHECK(host->validate("vm", l2.launchId, policy).error().tag() == code::kPolicyMismatch);
+
+	auto [l3, k3] = start();
+	s.platform.version.apiMinor = 16;
+	CHECK(host->validate("vm", l3.launchId, s.platform.measure(k3, l3.policy, kDigest)).error().tag() ==
+	      code::kApiVersionTooOld);
+	s.platform.version.apiMinor = 24;
+
+	// Another launch's TIK does not prove this launch.
+	auto [l4, k4] = start();
+	auto [l5, k5] = start();
+	CHECK(host->validate("vm", l4.launchId, s.platform.measure(k5, l4.policy, kDigest)).error().tag() ==
+	      code::kMeasurementMismatch);
+	CHECK(host->validate("vm", l5.launchId, s.platform.measure(k5, l5.policy, kDigest)).ok());
+
+	auto [l6, k6] = start();
+	s.now += 601;
+	auto expired = host->validate("vm", l6.launchId, s.platform.measure(k6, l6.policy, kDigest));
+	REQUIRE_FALSE(expired.ok());
+	CHECK(expired.error().tag() == code::kLaunchExpired);
+	CHECK(httpStatusForCode(expired.error().tag()) == 410);
+
+	// What was reported and what was expected, for the owner; never keys.
+	auto trail = daemon.ownerClient()->auditTrail("vm");
+	REQUIRE(trail.ok());
+	bool found = false;
+	for (const auto &e : trail->events) {
+		if (e.launchId == l1.launchId && e.event == "validate") {
+			found = true;
+			CHECK(e.result == "measurement-mismatch");
+			CHECK(e.expected.find(toHex(kDigest)) != std::string::npos);
+		}
+		for (const auto *k : { &k1, &k2, &k3, &k4, &k5, &k6 }) {
+			CHECK(e.reported.find(toHex(k->tik)) == std::string::npos);
+			CHECK(e.reported.find(toHex(k->tek)) == std::string::npos);
+		}
+	}
+	CHECK(found);
+}
+
+TEST_CASE("200 parallel launches against a bound of 10: exactly 10 succeed")
+{
+	test::requireFixtures();
+	Setup s;
+	s.files.config.workers = 2;
+	test::InProcessDaemon daemon(s.files.config, s.clock());
+	REQUIRE(daemon.ownerClient()->registerVm("vm", registration(10)).ok());
+	LaunchRequest request = s.platform.launchRequest();
+	std::atomic<int> ok{ 0 }, limited{ 0 }, other{ 0 };
+	std::vector<std::thread> threads;
+	for (int t = 0; t < 20; ++t)
+		threads.emplace_back([&] {
+			auto host = daemon.hostClient(60);
+			for (int i = 0; i < 10; ++i) {
+				auto l = host->launch("vm", request);
+				if (l.ok())
+					++ok;
+				else if (l.error().tag() == code::kLaunchLimitReached)
+					++limited;
+				else
+					++other;
+			}
+		});
+	for (auto &t : threads)
+		t.join();
+	CHECK(ok == 10);
+	CHECK(limited == 190);
+	CHECK(other == 0);
+	CHECK(daemon.ownerClient()->getVm("vm")->activeLaunches == 10);
+}
+
+TEST_CASE("the launch bound counts pending launches only: ended and validated ones free their slot")
+{
+	test::requireFixtures();
+	Setup s;
+	test::InProcessDaemon daemon(s.files.config, s.clock());
+	REQUIRE(daemon.ownerClient()->registerVm("vm", registration(1)).ok());
+	auto host = daemon.hostClient();
+	auto l1 = host->launch("vm", s.platform.launchRequest());
+	REQUIRE(l1.ok());
+	auto full = host->launch("vm", s.platform.launchRequest());
+	REQUIRE_FALSE(full.ok());
+	CHECK(full.error().tag() == code::kLaunchLimitReached);
+	CHECK(httpStatusForCode(full.error().tag()) == 409);
+	REQUIRE(host->end("vm", l1->launchId, "start failed").ok());
+	CHECK(host->launch("vm", s.platform.launchRequest()).ok());
+}
+
+TEST_CASE("a restart between launch and validate: the launch still validates")
+{
+	test::requireFixtures();
+	Setup s;
+	LaunchResponse launch;
+	{
+		test::InProcessDaemon daemon(s.files.config, s.clock());
+		REQUIRE(daemon.ownerClient()->registerVm("vm", registration()).ok());
+		auto l = daemon.hostClient()->launch("vm", s.platform.launchRequest());
+		REQUIRE(l.ok());
+		launch = std::move(*l);
+	}
+	test::InProcessDaemon restarted(s.files.config, s.clock());
+	auto keys = s.platform.open(launch);
+	REQUIRE(keys.ok());
+	auto report = s.platform.measure(*keys, launch.policy, kDigest);
+	auto answer = restarted.hostClient()->validate("vm", launch.launchId, report);
+	REQUIRE(answer.ok());
+	auto entries = s.platform.openSecret(*keys, report, *answer);
+	REQUIRE(entries.ok());
+	CHECK(asString((*entries)[0].value.view()) == kPassphrase);
+}
