@@ -24,6 +24,15 @@ Status addOne(Faults &f, std::string_view item)
 	size_t eq = item.find('=');
 	std::string_view knob = item.substr(0, eq);
 	std::string_view value = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+	static constexpr std::string_view kKnown[] = { "wrong-measurement", "delay-ms", "drop-after",
+						       "malformed-reply", "exit-at" };
+	bool known = false;
+	for (auto k : kKnown)
+		known = known || k == knob;
+	if (!known)
+		return Error(ErrorCode::InvalidArgument,
+			     "unknown fault knob '" + std::string(knob) +
+				     "' (known: wrong-measurement, delay-ms, drop-after, malformed-reply, exit-at)");
 	bool needsValue = knob != "wrong-measurement";
 	if (needsValue && value.empty())
 		return Error(ErrorCode::InvalidArgument, "fault knob " + std::string(knob) + " needs a value");
