@@ -54,7 +54,8 @@ TEST_CASE("attested launch: the guest runs and holds exactly the registered secr
 
 	auto status = run({ buildPath("plugin/cvm-launch"), "qmp", "--socket", sock, "query-status" });
 	CHECK(status.out.find("\"running\"") != std::string::npos);
-	auto secret = run({ buildPath("plugin/cvm-launch"), "qmp", "--socket", sock, "x-cvm-sim-guest-secret" });
+	auto secret = run({ buildPath("plugin/cvm-launch"), "qmp", "--socket", sock, "x-cvm-sim-guest-secret",
+			    "{\"gpa\": " + std::to_string(kSecretGpa) + "}" });
 	INFO(secret.err);
 	REQUIRE(secret.exitStatus == 0);
 	auto reply = json::parseObject(secret.out);

@@ -76,7 +76,9 @@ CommandResult LaunchRig::launch(const std::vector<std::string> &extra, const std
 				const std::string &firmware, const std::vector<std::string> &simArgs,
 				const std::vector<std::string> &env)
 {
-	std::vector<std::string> argv = { buildPath("plugin/cvm-launch"), "qemu", "--server", server, "--vm", vm };
+	// Debian's OVMF has no SEV secret area: the address is given (kSecretGpa).
+	std::vector<std::string> argv = { buildPath("plugin/cvm-launch"), "qemu", "--server", server, "--vm", vm,
+					  "--secret-address", std::to_string(kSecretGpa) };
 	argv.insert(argv.end(), extra.begin(), extra.end());
 	argv.insert(argv.end(), { "--", buildPath("sim/cvm-sev-sim"), "--state-dir", simPlatformDir(), "-bios", firmware,
 				  "-name", simNeedle() });

@@ -18,6 +18,8 @@
 
 namespace cvm::test {
 
+inline constexpr uint64_t kSecretGpa = 0x80f000;
+
 // A platform created on first use in a temp dir kept for the program.
 const std::string &simPlatformDir();
 
