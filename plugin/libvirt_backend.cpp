@@ -121,8 +121,13 @@ bool LibvirtBackend::isPaused() const
 
 Result<PlatformCertificates> LibvirtBackend::certificates()
 {
+	return nodeSevCertificates(conn_);
+}
+
+Result<PlatformCertificates> nodeSevCertificates(virConnect *conn)
+{
 	TypedParams p;
-	if (virNodeGetSEVInfo(conn_, &p.params, &p.count, 0) < 0)
+	if (virNodeGetSEVInfo(conn, &p.params, &p.count, 0) < 0)
 		return libvirtError("reading the platform's SEV certificates (virNodeGetSEVInfo)");
 	const char *what = "virNodeGetSEVInfo";
 	PlatformCertificates c;

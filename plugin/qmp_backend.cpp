@@ -40,6 +40,21 @@ Result<uint8_t> byteMember(JsonObject *o, const char *name)
 
 } // namespace
 
+Result<PlatformCertificates> parseSevCapabilities(JsonNode *reply)
+{
+	if (!reply || !JSON_NODE_HOLDS_OBJECT(reply))
+		return Error(ErrorCode::Protocol, "query-sev-capabilities: the answer is not an object");
+	JsonObject *o = json_node_get_object(reply);
+	PlatformCertificates pc;
+	pc.pdh = CVM_TRY(base64Member(o, "pdh", "query-sev-capabilities"));
+	pc.certChain = CVM_TRY(base64Member(o, "cert-chain", "query-sev-capabilities"));
+	if (json_object_has_member(o, "cpu0-id"))
+		pc.cpuId = CVM_TRY(base64Member(o, "cpu0-id", "query-sev-capabilities"));
+	pc.cbitpos = static_cast<uint32_t>(CVM_TRY(json::getIntInRange(o, "cbitpos", 0, 63)));
+	pc.reducedPhysBits = static_cast<uint32_t>(CVM_TRY(json::getIntInRange(o, "reduced-phys-bits", 0, 63)));
+	return pc;
+}
+
 QmpBackend::QmpBackend(QmpBackendOptions options) : options_(std::move(options))
 {
 	if (options_.monitorSocket.empty())
@@ -118,17 +133,7 @@ Result<PlatformCertificates> QmpBackend::certificates()
 	killProbe();
 	if (!caps)
 		return caps.error().withContext("query-sev-capabilities");
-	if (!JSON_NODE_HOLDS_OBJECT(caps->get()))
-		return Error(ErrorCode::Protocol, "query-sev-capabilities: the answer is not an object");
-	JsonObject *o = json_node_get_object(caps->get());
-	PlatformCertificates pc;
-	pc.pdh = CVM_TRY(base64Member(o, "pdh", "query-sev-capabilities"));
-	pc.certChain = CVM_TRY(base64Member(o, "cert-chain", "query-sev-capabilities"));
-	if (json_object_has_member(o, "cpu0-id"))
-		pc.cpuId = CVM_TRY(base64Member(o, "cpu0-id", "query-sev-capabilities"));
-	pc.cbitpos = static_cast<uint32_t>(CVM_TRY(json::getIntInRange(o, "cbitpos", 0, 63)));
-	pc.reducedPhysBits = static_cast<uint32_t>(CVM_TRY(json::getIntInRange(o, "reduced-phys-bits", 0, 63)));
-	return pc;
+	return parseSevCapabilities(caps->get());
 }
 
 Status QmpBackend::startPaused(const SevStartParameters &p)

@@ -41,6 +41,9 @@ Error libvirtError(std::string_view context);
 
 Result<VirConnectPtr> openLibvirt(const std::string &uri);
 
+// virNodeGetSEVInfo: the platform's certificates and address bits.
+Result<PlatformCertificates> nodeSevCertificates(virConnect *conn);
+
 class LibvirtBackend : public LaunchBackend
 {
 public:

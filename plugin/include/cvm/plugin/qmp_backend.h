@@ -34,6 +34,9 @@ class SyncClient;
 
 namespace cvm::plugin {
 
+// The answer of query-sev-capabilities.
+Result<PlatformCertificates> parseSevCapabilities(JsonNode *reply);
+
 struct QmpBackendOptions {
 	std::vector<std::string> command;       // emulator and its arguments (ARGS after --)
 	std::string workDir;                    // private (0700), for sockets and session files
