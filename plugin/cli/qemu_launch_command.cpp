@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cvm-launch qemu [OPTIONS] -- EMULATOR ARGS...: the attested launch without
+// libvirt. EMULATOR is qemu-system-x86_64 or cvm-sev-sim; we add -S, the QMP
+// monitor, the sev-guest object and confidential-guest-support. After the
+// resume the guest runs in the foreground (we wait for it and return its
+// status) or, with --detach, on its own (its pid on stdout or in --pidfile).
+#define G_LOG_DOMAIN "cvm-cli"
+
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "launch_common.h"
+#include "cvm/common/file.h"
+#include "cvm/plugin/as_service.h"
+#include "cvm/plugin/metadata.h"
+#include "cvm/plugin/qmp_backend.h"
+
+namespace cvm::cli {
+
+namespace {
+
+// No libvirt, no hook: nothing to record.
+class NoJournal : public plugin::LaunchJournal
+{
+public:
+	Status recordPending(std::string_view, ByteView) override { return {}; }
+	Status recordRunning(std::string_view) override { return {}; }
+	void clear() override {}
+};
+
+struct QemuArgs {
+	char *vm = nullptr, *policy = nullptr, *secretAddress = nullptr, *socket = nullptr, *pidfile = nullptr;
+	char *log = nullptr, *ca = nullptr;
+	gboolean json = FALSE, quiet = FALSE, detach = FALSE, kernelHashes = FALSE;
+	~QemuArgs()
+	{
+		for (char *p : { vm, policy, secretAddress, socket, pidfile, log, ca })
+			g_free(p);
+	}
+};
+
+Result<plugin::LaunchOptions> launchOptions(const QemuArgs &a)
+{
+	plugin::LaunchOptions o;
+	if (a.policy)
+		o.expectedPolicy = static_cast<uint32_t>(CVM_TRY(plugin::parseUnsigned(a.policy, UINT32_MAX, "--policy")));
+	if (a.secretAddress)
+		o.secretAddress = CVM_TRY(plugin::parseUnsigned(a.secretAddress, UINT64_MAX, "--secret-address"));
+	if (a.kernelHashes)
+		o.kernelHashes = true;
+	return o;
+}
+
+// Foreground: the guest's exit ends the launch at the AS too (no libvirt hook
+// does it on this path).
+int finish(plugin::QmpBackend &backend, plugin::AttestationService &as, const std::string &launchId,
+	   const QemuArgs &a)
+{
+	if (!a.detach) {
+		int rc = backend.wait();
+		if (auto st = as.end(launchId, "the guest exited"); !st)
+			g_message("telling the attestation server the launch ended: %s", st.error().message().c_str());
+		return rc;
+	}
+	pid_t pid = backend.release();
+	if (a.pidfile) {
+		std::string text = std::to_string(pid) + "\n";
+		if (auto st = writeFileAtomic(a.pidfile, asBytes(text)); !st)
+			return fail(st.error());
+	}
+	if (!a.json)
+		printf("%d\n", pid);
+	return kExitOk;
+}
+
+int launch(std::vector<std::string> command, const QemuArgs &a, const SettingsOptions &opts)
+{
+	auto settings = opts.load();
+	if (!settings)
+		return fail(settings.error(), kExitUsage);
+	auto options = launchOptions(a);
+	if (!options)
+		return fail(options.error(), kExitUsage);
+	auto work = TempDir::create("cvm-launch-qemu-");
+	if (!work)
+		return fail(work.error());
+	auto client = makeAsClient(*settings, settings->server, a.ca ? a.ca : "");
+	if (!client)
+		return fail(client.error(), kExitUsage);
+	plugin::ClientAttestationService as(std::move(client).value(), a.vm);
+	plugin::QmpBackendOptions bo;
+	bo.command = std::move(command);
+	bo.workDir = work->path();
+	bo.monitorSocket = a.socket ? a.socket : "";
+	bo.stepTimeout = std::chrono::seconds(settings->stepTimeout);
+	bo.logFile = a.log ? a.log : (a.detach ? "/dev/null" : "");
+	plugin::QmpBackend backend(bo);
+	NoJournal journal;
+	plugin::LaunchStateMachine machine(backend, as, journal, *options);
+	machine.setStepListener(progressPrinter(a.quiet));
+	if (!a.quiet && !a.json)
+		fprintf(stderr, "cvm-launch: attested launch of %s (vm %s at %s)\n", bo.command[0].c_str(), a.vm,
+			settings->server.c_str());
+	auto outcome = machine.run();
+	int rc = reportOutcome(outcome, a.vm, a.json);
+	if (rc != kExitOk)
+		return rc;
+	return finish(backend, as, outcome.launchId, a);
+}
+
+} // namespace
+
+int runQemuCommand(int argc, char **argv)
+{
+	std::vector<std::string> command;
+	for (int i = 1; i < argc; ++i)
+		if (strcmp(argv[i], "--") == 0) {
+			command.assign(argv + i + 1, argv + argc);
+			argc = i;
+			break;
+		}
+	QemuArgs a;
+	SettingsOptions opts;
+	std::vector<GOptionEntry> entries = {
+		{ "vm", 0, 0, G_OPTION_ARG_STRING, &a.vm, "the VM's id at the attestation server (required)", "ID" },
+		{ "policy", 0, 0, G_OPTION_ARG_STRING, &a.policy, "expected guest policy (the AS's answer must match)", "N" },
+		{ "secret-address", 0, 0, G_OPTION_ARG_STRING, &a.secretAddress, "GPA for the secret (default OVMF's)", "GPA" },
+		{ "kernel-hashes", 0, 0, G_OPTION_ARG_NONE, &a.kernelHashes, "measure -kernel/-initrd/-append (kernel-hashes=on)", nullptr },
+		{ "qmp-socket", 0, 0, G_OPTION_ARG_FILENAME, &a.socket, "the guest's QMP socket (default: private, removed)", "PATH" },
+		{ "detach", 0, 0, G_OPTION_ARG_NONE, &a.detach, "leave the guest running and exit (prints its pid)", nullptr },
+		{ "pidfile", 0, 0, G_OPTION_ARG_FILENAME, &a.pidfile, "with --detach: write the guest's pid here", "FILE" },
+		{ "log", 0, 0, G_OPTION_ARG_FILENAME, &a.log, "the emulator's stdout/stderr", "FILE" },
+		{ "ca", 0, 0, G_OPTION_ARG_FILENAME, &a.ca, "CA bundle for the attestation server", "FILE" },
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &a.json, "print one JSON result object on stdout", nullptr },
+		{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, "no progress lines", nullptr },
+	};
+	opts.addEntries(entries);
+	entries.push_back({});
+	if (!parseOptions("cvm-launch qemu", "-- EMULATOR [ARGS...]",
+			  "Attested SEV launch of QEMU (or cvm-sev-sim) over QMP, without libvirt.", entries.data(), argc,
+			  argv))
+		return kExitUsage;
+	if (argc != 1)
+		return usage("cvm-launch qemu", "unexpected argument '" + std::string(argv[1]) + "' (emulator arguments go after --)");
+	if (command.empty())
+		return usage("cvm-launch qemu", "expected -- EMULATOR [ARGS...]");
+	if (!a.vm || !*a.vm)
+		return usage("cvm-launch qemu", "--vm ID is required");
+	return launch(std::move(command), a, opts);
+}
+
+} // namespace cvm::cli

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cvm-launch-hook-check: the decisions of the libvirt hook, exec'd by
+// cvm-launch-hook (guard.cpp) when a domain's XML may carry our metadata, with
+// the same arguments and the XML on stdin. libvirt runs the hook
+// synchronously, so this is a fast guard and a lifecycle notifier, never a
+// libvirt client (calling back into libvirt deadlocks):
+//
+//  prepare begin  without <cvm:launch> metadata: exit 0 at once; with it:
+//                 allowed only for the session of a pending cvm-launch record,
+//                 refused otherwise (stderr reaches the admin through libvirt);
+//  release end    the launch is over: a detached `cvm-launch hook end` tells
+//                 the AS (bounded by end-timeout) and the record is removed.
+//
+// Everything it starts is detached (own session, stdio on /dev/null), so
+// libvirt, which waits for the hook's output to close, is never held up.
+#define G_LOG_DOMAIN "cvm-hook"
+
+// The XML has already passed the guard's namespace test.
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "cvm-config.h"
+#include "cvm/plugin/domain_xml.h"
+#include "cvm/plugin/hook_decision.h"
+#include "cvm/plugin/launch_records.h"
+#include "cvm/plugin/settings.h"
+
+using namespace cvm;
+using namespace cvm::plugin;
+
+namespace {
+
+constexpr int kRefused = 1;
+
+bool readAll(int fd, std::string &out)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n == 0)
+			return true;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		out.append(buf, static_cast<size_t>(n));
+		if (out.size() > kMaxDomainXmlSize)
+			return false;
+	}
+}
+
+std::string cvmLaunchPath()
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		std::string sibling = std::string(dirname(self)) + "/cvm-launch";
+		if (access(sibling.c_str(), X_OK) == 0)
+			return sibling;
+	}
+	return std::string(CVM_BINDIR) + "/cvm-launch";
+}
+
+// Double fork: the grandchild belongs to no one libvirt waits for.
+void spawnDetached(const std::vector<std::string> &args)
+{
+	pid_t child = fork();
+	if (child < 0) {
+		fprintf(stderr, "cvm-launch-hook: fork: %s\n", strerror(errno));
+		return;
+	}
+	if (child == 0) {
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		int null = open("/dev/null", O_RDWR);
+		for (int fd = 0; fd < 3; ++fd)
+			dup2(null, fd);
+		for (int fd = 3; fd < 1024; ++fd)
+			close(fd);
+		std::vector<char *> argv;
+		for (const auto &a : args)
+			argv.push_back(const_cast<char *>(a.c_str()));
+		argv.push_back(nullptr);
+		execv(argv[0], argv.data());
+		_exit(127);
+	}
+	int status = 0;
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+	}
+}
+
+Result<Settings> settings()
+{
+	auto s = CVM_TRY(loadSettings(configLocation()));
+	CVM_CHECK(validateSettings(s));
+	return s;
+}
+
+int prepareBegin(const std::string &name, const std::string &xml)
+{
+	if (!mayHaveLaunchMetadata(xml))
+		return 0;
+	auto doc = DomainXml::parse(xml);
+	if (!doc) {
+		// Only a document that may carry our metadata gets here: refuse.
+		fprintf(stderr, "cvm-launch: cannot check domain '%s': %s\n", name.c_str(), doc.error().message().c_str());
+		return kRefused;
+	}
+	PrepareInput in;
+	in.name = doc->name().empty() ? name : doc->name();
+	in.metadata = doc->metadata();
+	if (in.metadata.ok() && !in.metadata->has_value())
+		return 0;
+	auto s = settings();
+	if (!s) {
+		fprintf(stderr, "cvm-launch: %s\n", s.error().message().c_str());
+		return kRefused;
+	}
+	LaunchRecords records(s->stateDir);
+	in.session = doc->sevSession();
+	in.record = records.read(doc->uuid());
+	in.now = g_get_real_time() / G_USEC_PER_SEC;
+	PrepareDecision d = decidePrepare(in);
+	if (d.consumeRecord) {
+		LaunchRecord r = **in.record;
+		r.state = RecordState::Started;
+		if (auto st = records.write(r); !st) {
+			fprintf(stderr, "cvm-launch: %s\n", st.error().message().c_str());
+			return kRefused;
+		}
+	}
+	if (d.allow)
+		return 0;
+	fprintf(stderr, "%s\n", d.message.c_str());
+	if (d.handOver)
+		spawnDetached({ cvmLaunchPath(), "start", in.name, "--delay", "2", "--quiet" });
+	return kRefused;
+}
+
+int releaseEnd(const std::string &xml)
+{
+	if (!mayHaveLaunchMetadata(xml))
+		return 0;
+	auto doc = DomainXml::parse(xml);
+	if (!doc)
+		return 0;
+	auto s = settings();
+	if (!s)
+		return 0;
+	LaunchRecords records(s->stateDir);
+	auto rec = records.read(doc->uuid());
+	if (!rec || !rec->has_value())
+		return 0;
+	const LaunchRecord &r = **rec;
+	(void)records.remove(r.uuid);
+	std::vector<std::string> args = { cvmLaunchPath(), "hook", "end", "--as", r.server, "--vm", r.vmId,
+					  "--launch-id", r.launchId, "--reason",
+					  "domain " + r.domain + " stopped (" + std::string(recordStateName(r.state)) + ")" };
+	if (!r.caFile.empty())
+		args.insert(args.end(), { "--ca", r.caFile });
+	spawnDetached(args);
+	return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	if (argc < 3)
+		return 0;
+	std::string op = argv[2], sub = argc > 3 ? argv[3] : "";
+	bool prepare = op == "prepare" && sub == "begin";
+	bool release = op == "release" && sub == "end";
+	if (!prepare && !release)
+		return 0;
+	std::string xml;
+	if (!readAll(STDIN_FILENO, xml)) {
+		fprintf(stderr, "cvm-launch: cannot read the domain XML from libvirt\n");
+		return prepare ? kRefused : 0;
+	}
+	return prepare ? prepareBegin(argv[1], xml) : releaseEnd(xml);
+}

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The whole attested launch by the QMP path with real components: cvm-sev-sim
+// (real LAUNCH_START/MEASURE/SECRET), the real cvm-attestd and cvm-owner. The
+// guest must receive exactly the registered secret; a tampered firmware must
+// be refused; nothing may be left running or on disk.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <dirent.h>
+
+#include "cvm/common/json.h"
+#include "cvm/sev/secret.h"
+#include "launch_rig.h"
+
+using namespace cvm;
+using namespace cvm::test;
+
+namespace {
+
+std::vector<std::string> entries(const std::string &dir)
+{
+	std::vector<std::string> names;
+	if (DIR *d = opendir(dir.c_str())) {
+		while (dirent *e = readdir(d))
+			if (std::string(e->d_name) != "." && std::string(e->d_name) != "..")
+				names.push_back(e->d_name);
+		closedir(d);
+	}
+	return names;
+}
+
+} // namespace
+
+TEST_CASE("attested launch: the guest runs and holds exactly the registered secret")
+{
+	LaunchRig rig;
+	rig.registerVm();
+	std::string sock = rig.path("guest.qmp"), pidfile = rig.path("guest.pid");
+	auto r = rig.launch({ "--detach", "--qmp-socket", sock, "--pidfile", pidfile, "--json", "--log",
+			      rig.path("sim.log") },
+			    rig.as->url());
+	INFO(r.out << r.err);
+	REQUIRE(r.exitStatus == 0);
+	auto result = json::parseObject(r.out);
+	REQUIRE(result.ok());
+	JsonObject *o = json_node_get_object(result->get());
+	CHECK(*json::getString(o, "verdict") == "ok");
+	CHECK_FALSE(json::getString(o, "launch-id")->empty());
+	CHECK(json_array_get_length(json_object_get_array_member(o, "steps")) == 7);
+	auto pid = readTextFile(pidfile);
+	REQUIRE(pid.ok());
+	int guest = std::stoi(*pid);
+
+	auto status = run({ buildPath("plugin/cvm-launch"), "qmp", "--socket", sock, "query-status" });
+	CHECK(status.out.find("\"running\"") != std::string::npos);
+	auto secret = run({ buildPath("plugin/cvm-launch"), "qmp", "--socket", sock, "x-cvm-sim-guest-secret",
+			    "{\"gpa\": " + std::to_string(kSecretGpa) + "}" });
+	INFO(secret.err);
+	REQUIRE(secret.exitStatus == 0);
+	auto reply = json::parseObject(secret.out);
+	REQUIRE(reply.ok());
+	auto table = json::getBase64(json_node_get_object(reply->get()), "data");
+	REQUIRE(table.ok());
+	auto parsed = sev::parseSecretTable(*table);
+	REQUIRE(parsed.ok());
+	REQUIRE(parsed->size() == 1);
+	CHECK((*parsed)[0].guid == sev::secret_guid::luksKey());
+	CHECK(Bytes((*parsed)[0].value.view().begin(), (*parsed)[0].value.view().end()) == rig.luksKey);
+
+	kill(guest, SIGTERM);
+	for (int i = 0; i < 100 && !processesMentioning(rig.simNeedle()).empty(); ++i)
+		usleep(50000);
+	CHECK(processesMentioning(rig.simNeedle()).empty());
+	// The work dir with the session files is gone; the secret is in no output.
+	CHECK(entries(rig.path("tmp")).empty());
+	CHECK_FALSE(containsSecret(r.out + r.err, rig.luksKey));
+	CHECK_FALSE(containsSecret(readTextFile(rig.path("sim.log")).valueOr(""), rig.luksKey));
+}
+
+TEST_CASE("a tampered firmware is refused at validate, the guest destroyed, the launch voided")
+{
+	LaunchRig rig;
+	rig.registerVm();
+	auto fw = readFile("/usr/share/OVMF/OVMF_CODE.fd");
+	REQUIRE(fw.ok());
+	(*fw)[fw->size() / 2] ^= 0x01;
+	std::string tampered = rig.path("OVMF_CODE.tampered.fd");
+	REQUIRE(writeFileAtomic(tampered, *fw).ok());
+	auto r = rig.launch({ "--detach", "--json" }, rig.as->url(), tampered);
+	INFO(r.out << r.err);
+	CHECK(r.exitStatus == 1);
+	CHECK(r.out.find("\"failed-step\" : \"validate\"") != std::string::npos);
+	CHECK(r.out.find("\"verdict\" : \"refused\"") != std::string::npos);
+	CHECK(r.err.find("measurement") != std::string::npos);
+	CHECK(r.out.find("\"destroyed\" : true") != std::string::npos);
+	CHECK(processesMentioning(rig.simNeedle()).empty());
+	CHECK(entries(rig.path("tmp")).empty());
+	CHECK_FALSE(containsSecret(r.out + r.err + rig.as->log(), rig.luksKey));
+	auto audit = rig.owner({ "audit", "--vm", rig.vm, "--json" });
+	INFO(audit.out);
+	CHECK(audit.out.find("measurement-mismatch") != std::string::npos);
+}
