@@ -18,7 +18,7 @@ constexpr Field kVersion{ 0x00, 4 };
 constexpr Field kKeyId{ 0x04, 16 };
 constexpr Field kCertifyingId{ 0x14, 16 };
 constexpr Field kKeyUsage{ 0x24, 4 };
-constexpr Field kReserved{ 0x28, 16 };
+// 0x28..0x37: 16 reserved bytes.
 constexpr Field kPubexpBits{ 0x38, 4 };
 constexpr Field kModulusBits{ 0x3c, 4 };
 constexpr size_t kHeaderSize = 0x40;

@@ -72,10 +72,13 @@ Result<const SevCert *> signedCek(const PlatformChain &chain, const ChainOptions
 
 Result<PlatformChain> makePlatformChain(ByteView pdh, ByteView pek, ByteView oca, ByteView cek)
 {
-	return PlatformChain{ CVM_TRY(parseAs(pdh, KeyUsage::Pdh, "PDH certificate")),
-			      CVM_TRY(parseAs(pek, KeyUsage::Pek, "PEK certificate")),
-			      CVM_TRY(parseAs(oca, KeyUsage::Oca, "OCA certificate")),
-			      CVM_TRY(parseAs(cek, KeyUsage::Cek, "CEK certificate")) };
+	// One by one into locals: returning from inside a braced initializer
+	// (CVM_TRY) would skip destroying the members already built.
+	SevCert pdhCert = CVM_TRY(parseAs(pdh, KeyUsage::Pdh, "PDH certificate"));
+	SevCert pekCert = CVM_TRY(parseAs(pek, KeyUsage::Pek, "PEK certificate"));
+	SevCert ocaCert = CVM_TRY(parseAs(oca, KeyUsage::Oca, "OCA certificate"));
+	SevCert cekCert = CVM_TRY(parseAs(cek, KeyUsage::Cek, "CEK certificate"));
+	return PlatformChain{ std::move(pdhCert), std::move(pekCert), std::move(ocaCert), std::move(cekCert) };
 }
 
 Result<PlatformChain> parsePlatformChain(ByteView pdh, ByteView certChain)

@@ -282,11 +282,16 @@ Status SevCert::verifySignature(KeyUsage signerUsage, Algorithm signerAlgorithm,
 				     algorithmName(signerAlgorithm));
 	DigestAlgorithm digest = algorithmDigest(slot.algorithm);
 	ByteView field = signatureField(*index);
-	Status st = isRsa(slot.algorithm)
-			    ? (isRsaKey(signerKey) ? verifyRsaPss(signerKey, digest, body(),
-								  field.first((keyBits(signerKey) + 7) / 8))
-						   : Status(Error(ErrorCode::VerificationFailed, "not an RSA key")))
-			    : verifyEcdsa(signerKey, digest, body(), slice(field, L::kEcdsaR), slice(field, L::kEcdsaS));
+	Status st;
+	if (isRsa(slot.algorithm)) {
+		// An RSA signature is as long as the signer's modulus, low bytes first.
+		size_t n = (keyBits(signerKey) + 7) / 8;
+		st = isRsaKey(signerKey) && n <= field.size()
+			     ? verifyRsaPss(signerKey, digest, body(), field.first(n))
+			     : Status(Error(ErrorCode::VerificationFailed, "not an RSA key of at most 4096 bits"));
+	} else {
+		st = verifyEcdsa(signerKey, digest, body(), slice(field, L::kEcdsaR), slice(field, L::kEcdsaS));
+	}
 	if (!st)
 		return Error(ErrorCode::VerificationFailed,
 			     std::string(usageName(signerUsage)) + " signature does not verify");

@@ -39,7 +39,7 @@ Result<Bytes> readCert(const std::string &dir, const std::string &rel)
 	return data;
 }
 
-std::string iniText(const PlatformIdentity &id)
+std::string iniTextImpl(const PlatformIdentity &id)
 {
 	GKeyFilePtr kf(g_key_file_new());
 	g_key_file_set_comment(kf.get(), nullptr, nullptr,
@@ -66,7 +66,7 @@ Result<int64_t> iniInt(GKeyFile *kf, const char *key, int64_t min, int64_t max)
 	return static_cast<int64_t>(v);
 }
 
-Result<PlatformIdentity> parseIni(std::string_view text)
+Result<PlatformIdentity> parseIniImpl(std::string_view text)
 {
 	GKeyFilePtr kf(g_key_file_new());
 	GError *raw = nullptr;
@@ -89,6 +89,16 @@ Result<PlatformIdentity> parseIni(std::string_view text)
 }
 
 } // namespace
+
+Result<PlatformIdentity> parsePlatformIni(std::string_view text)
+{
+	return parseIniImpl(text);
+}
+
+std::string formatPlatformIni(const PlatformIdentity &identity)
+{
+	return iniTextImpl(identity);
+}
 
 struct PlatformBuilder {
 	static Status writeState(const Platform &p, const internal::HierarchyKeys &keys,
@@ -117,7 +127,7 @@ struct PlatformBuilder {
 			CVM_CHECK(makeDirectories(path(dir, "kds"), 0755));
 			CVM_CHECK(writeCert(path(dir, "kds/" + toHex(p.identity_.chipId) + ".cert"), certs.cekSigned));
 		}
-		return writeFileAtomic(path(dir, "platform.ini"), asBytes(iniText(p.identity_)), 0644);
+		return writeFileAtomic(path(dir, "platform.ini"), asBytes(formatPlatformIni(p.identity_)), 0644);
 	}
 
 	static Result<EvpPkeyPtr> loadKey(const std::string &dir, const char *name)
@@ -182,7 +192,7 @@ Result<std::unique_ptr<Platform>> Platform::load(const std::string &stateDir)
 	std::unique_ptr<Platform> p(new Platform());
 	p->stateDir_ = stateDir;
 	std::string ini = CVM_TRY(readTextFile(iniFile, 64 * 1024));
-	p->identity_ = CVM_TRY(parseIni(ini));
+	p->identity_ = CVM_TRY(parsePlatformIni(ini));
 	p->arkCert_ = CVM_TRY(readCert(stateDir, "certs/ark.cert"));
 	p->askCert_ = CVM_TRY(readCert(stateDir, "certs/ask.cert"));
 	p->cekCert_ = CVM_TRY(readCert(stateDir, "certs/cek.cert"));

@@ -93,10 +93,38 @@ std::string parseErrorText(std::string_view text)
 	return "JSON parse error, expecting value";
 }
 
-std::string splitErrorText(const qmp::SplitError &e)
+// The token QEMU's lexer reports for a stray byte: inside a string, the
+// string so far from its opening quote (invalid UTF-8 shown as U+FFFD).
+std::string strayToken(const std::string &partial, const qmp::SplitError &e)
+{
+	bool inString = false, escape = false;
+	char quote = 0;
+	size_t start = 0;
+	for (size_t i = 0; i + 1 < partial.size(); ++i) {
+		char c = partial[i];
+		if (inString) {
+			if (escape)
+				escape = false;
+			else if (c == '\\')
+				escape = true;
+			else if (c == quote)
+				inString = false;
+		} else if (c == '"' || c == '\'') {
+			inString = true;
+			quote = c;
+			start = i;
+		}
+	}
+	if (!inString || partial.empty())
+		return e.qemuStray();
+	GCharPtr valid(g_utf8_make_valid(partial.data() + start, static_cast<gssize>(partial.size() - start)));
+	return valid.get();
+}
+
+std::string splitErrorText(const qmp::SplitError &e, const std::string &partial)
 {
 	switch (e.kind) {
-	case qmp::SplitErrorKind::StrayByte: return "JSON parse error, stray '" + e.qemuStray() + "'";
+	case qmp::SplitErrorKind::StrayByte: return "JSON parse error, stray '" + strayToken(partial, e) + "'";
 	case qmp::SplitErrorKind::TooLarge: return "JSON token size limit exceeded";
 	case qmp::SplitErrorKind::TooDeep: return "JSON nesting depth limit exceeded";
 	case qmp::SplitErrorKind::UnbalancedClose:
@@ -200,12 +228,14 @@ bool QmpSession::processOne()
 	while (!input_.empty()) {
 		std::optional<qmp::Frame> frame;
 		size_t used = splitter_.consume(input_, frame);
+		partial_.append(input_, 0, used);
 		input_.erase(0, used);
 		if (!frame)
 			continue;
+		std::string partial = std::exchange(partial_, {});
 		lastCommand_.clear();
 		if (frame->isError())
-			send(qmp::buildErrorReply(kGenericError, splitErrorText(frame->error), nullptr));
+			send(qmp::buildErrorReply(kGenericError, splitErrorText(frame->error, partial), nullptr));
 		else
 			handleValue(frame->text);
 		return true;

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "cvm/common/bytes.h"
 #include "cvm/common/error.h"
@@ -58,6 +59,10 @@ struct PlatformIdentity {
 	uint32_t reducedPhysBits = 1;
 	bool unsignedCek = false;
 };
+
+// platform.ini's contents (untrusted: every value range-checked).
+Result<PlatformIdentity> parsePlatformIni(std::string_view text);
+std::string formatPlatformIni(const PlatformIdentity &identity);
 
 class Platform
 {

@@ -115,6 +115,7 @@ private:
 	QmpSessionOptions options_;
 	qmp::JsonSplitter splitter_;
 	std::string input_;
+	std::string partial_; // bytes of the value being framed (for error texts)
 	std::string output_;
 	std::string lastCommand_;
 	bool negotiated_ = false;
