@@ -235,8 +235,10 @@ gboolean Runtime::onQemuOutput(gint fd, GIOCondition, gpointer)
 {
 	char buf[4096];
 	ssize_t n = ::read(fd, buf, sizeof(buf));
+	if (n < 0 && errno == EINTR)
+		return G_SOURCE_CONTINUE;
 	if (n <= 0)
-		return n < 0 && errno == EINTR ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+		return G_SOURCE_REMOVE;
 	ssize_t w = ::write(2, buf, static_cast<size_t>(n)); // /dev/null once ready
 	(void)w;
 	return G_SOURCE_CONTINUE;
@@ -261,6 +263,12 @@ void Runtime::qemuExited(int status)
 int Runtime::run()
 {
 	g_main_loop_run(loop_.get());
+	// QEMU has exited: what it wrote last (its start-up error) is still in the pipe.
+	if (outputRead_.isValid()) {
+		g_unix_set_fd_nonblocking(outputRead_.get(), TRUE, nullptr);
+		while (onQemuOutput(outputRead_.get(), G_IO_IN, this) == G_SOURCE_CONTINUE) {
+		}
+	}
 	if (!ready_ && readyFd_.isValid())
 		readyFd_.reset(); // the -daemonize parent exits 1
 	if (WIFEXITED(qemuStatus_))

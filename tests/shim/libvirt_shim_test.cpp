@@ -13,6 +13,7 @@
 #include <libxml/xpath.h>
 
 #include "cvm/common/bytes.h"
+#include "cvm/common/file.h"
 #include "cvm/common/json.h"
 #include "cvm/sev/chain.h"
 #include "cvm/sev/measurement.h"
@@ -99,6 +100,21 @@ void checkChain(const std::string &pdhB64, const std::string &chainB64, const si
 	auto verdict = sev::verifyChain(*chain, *store);
 	INFO(verdict.failure);
 	CHECK(verdict.valid());
+	// The same through the CLI, with the values as libvirt reports them.
+	auto dir = TempDir::create("cvmt-shim-chain-").value();
+	auto text = [](const std::string &s) { return ByteView(reinterpret_cast<const uint8_t *>(s.data()), s.size()); };
+	REQUIRE(writeFileAtomic(dir.file("pdh.b64"), text(pdhB64)).ok());
+	REQUIRE(writeFileAtomic(dir.file("chain.b64"), text(chainB64)).ok());
+	std::vector<std::string> cli = { buildPath("plugin/cvm-launch"), "sev", "verify-chain", "--pdh", dir.file("pdh.b64"),
+					 "--cert-chain", dir.file("chain.b64") };
+	auto withTestRoots = cli;
+	withTestRoots.insert(withTestRoots.end(), { "--test-roots", platform.stateDir() + "/roots" });
+	auto ok = run(withTestRoots);
+	INFO(ok.out << ok.err);
+	CHECK(ok.exitStatus == 0);
+	auto emptyRoots = TempDir::create("cvmt-shim-roots-").value();
+	cli.insert(cli.end(), { "--roots", emptyRoots.path() });
+	CHECK(run(cli).exitStatus != 0); // not AMD's roots
 }
 
 constexpr uint32_t kPolicy = 0x3; // NODBG | NOKS
