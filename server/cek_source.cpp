@@ -85,6 +85,12 @@ Result<Bytes> CekSource::fetch(ByteView chipId)
 	return std::move(reply->body);
 }
 
+void CekSource::forget(ByteView chipId)
+{
+	std::lock_guard<std::mutex> guard(fetchMutex_);
+	fetched_.erase(toHex(chipId));
+}
+
 void CekSource::remember(ByteView chipId, ByteView cek) const
 {
 	if (options_.cacheDir.empty())

@@ -41,6 +41,8 @@ public:
 	Result<Bytes> fetch(ByteView chipId);
 	// Stores a CEK the caller has verified. Failure to cache is only logged.
 	void remember(ByteView chipId, ByteView cek) const;
+	// Drops a fetched answer that did not verify, so the next launch asks again.
+	void forget(ByteView chipId);
 
 	bool canFetch() const { return options_.fetch && !options_.kdsUrl.empty(); }
 

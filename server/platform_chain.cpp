@@ -145,6 +145,8 @@ Result<std::optional<sev::SevCert>> PlatformChains::signedCek(const sev::Platfor
 		fetched = true;
 	}
 	auto cert = sev::SevCert::parse(raw);
+	if (!cert && fetched)
+		cek_->forget(*request.cpuId);
 	if (!cert)
 		return asError(code::kChainInvalid, "the AMD-signed CEK for chip " + toHex(*request.cpuId) +
 							    " is not a CEK certificate: " + cert.error().message());
@@ -166,6 +168,8 @@ Result<VerifiedPlatform> PlatformChains::verifyUncached(const attest::LaunchRequ
 	sev::ChainVerdict verdict = sev::verifyChain(*chain, roots_->store, options);
 	if (verdict.status == sev::ChainStatus::CekUnsigned)
 		return asError(code::kCekUnsigned, verdict.failure);
+	if (!verdict.valid() && supplied && fetched && cek_)
+		cek_->forget(*request.cpuId);
 	if (!verdict.valid())
 		return asError(code::kChainInvalid, "the platform's certificate chain does not verify" +
 							    (verdict.generation.empty() ? std::string()

@@ -149,10 +149,16 @@ TEST_CASE("unsigned CEK: a 'signed CEK' for another key is refused, and not cach
 		CHECK_FALSE(fileExists(s.cachedCek()));
 	}
 
-	// Garbage from the KDS is not a CEK either.
+	// Garbage from the KDS is not a CEK either; a refused answer is not
+	// remembered, so once the KDS has the right CEK the launch goes through.
 	s.kds.serve(s.platform.chipId(), Bytes(sev::kSevCertificateSize, 0x5a));
 	test::InProcessDaemon again(s.files.config);
-	auto garbage = again.hostClient()->launch("vm", s.unsignedRequest());
+	auto host = again.hostClient();
+	auto garbage = host->launch("vm", s.unsignedRequest());
 	REQUIRE_FALSE(garbage.ok());
 	CHECK(garbage.error().tag() == code::kChainInvalid);
+	s.kds.serve(s.platform.chipId(), s.platform.cek().bytes());
+	CHECK(host->launch("vm", s.unsignedRequest()).ok());
+	CHECK(fileExists(s.cachedCek()));
+	CHECK(s.kds.requests == 3);
 }

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cvm/attest/errors.h"
+#include "cvm/common/digest.h"
 #include "cvm/common/file.h"
 #include "test_daemon.h"
 #include "test_platform.h"
@@ -312,4 +313,59 @@ TEST_CASE("a restart between launch and validate: the launch still validates")
 	auto entries = s.platform.openSecret(*keys, report, *answer);
 	REQUIRE(entries.ok());
 	CHECK(asString((*entries)[0].value.view()) == kPassphrase);
+}
+
+TEST_CASE("a per-VM OCA pin admits only the pinned platform owner: 422 oca-mismatch otherwise")
+{
+	test::requireFixtures();
+	Setup s;
+	test::InProcessDaemon daemon(s.files.config, s.clock());
+	LaunchRequest request = s.platform.launchRequest();
+	const size_t cert = sev::kSevCertificateSize;
+	Bytes oca(request.certChain.begin() + cert, request.certChain.begin() + 2 * cert);
+
+	Registration pinned = registration();
+	pinned.sev.ocaPin = sha256(oca).value();
+	REQUIRE(daemon.ownerClient()->registerVm("pinned", pinned).ok());
+	CHECK(daemon.hostClient()->launch("pinned", request).ok());
+
+	Registration other = registration();
+	other.sev.ocaPin = Bytes(32, 0xee);
+	REQUIRE(daemon.ownerClient()->registerVm("other", other).ok());
+	auto l = daemon.hostClient()->launch("other", request);
+	REQUIRE_FALSE(l.ok());
+	CHECK(l.error().tag() == code::kOcaMismatch);
+	CHECK(httpStatusForCode(l.error().tag()) == 422);
+}
+
+TEST_CASE("trust roots at start: a swapped pinned root refuses the start, test roots are taken as given")
+{
+	test::requireFixtures();
+	Setup s;
+	// The real AMD roots, with Naples' replaced by the stand-in's own.
+	std::string amd = s.files.dir.file("amd");
+	for (const char *gen : { "naples", "rome", "milan", "genoa", "turin" }) {
+		REQUIRE(makeDirectories(amd + "/" + gen, 0755).ok());
+		for (const char *f : { "ark.cert", "ask.cert" })
+			REQUIRE(writeFileAtomic(amd + "/" + gen + "/" + f,
+						readFile(test::fixture(std::string("amd-sev/roots/") + gen + "/" + f)).value(),
+						0644)
+					.ok());
+	}
+	for (const char *f : { "ark.cert", "ask.cert" })
+		REQUIRE(writeFileAtomic(amd + "/naples/" + f, readFile(s.files.config.testRoots + "/test/" + f).value(), 0644)
+				.ok());
+	auto config = s.files.config;
+	config.amdRoots = amd;
+	config.testRoots.clear();
+	auto swapped = test::tryStartDaemon(config);
+	REQUIRE_FALSE(swapped.ok());
+	CHECK(swapped.error().message().find("amd-roots") != std::string::npos);
+
+	// No pinned directory at all: the test roots alone are enough; nothing at all is not.
+	config.amdRoots = s.files.dir.file("no-such-dir");
+	config.testRoots = s.files.config.testRoots;
+	CHECK(test::tryStartDaemon(config).ok());
+	config.testRoots.clear();
+	CHECK_FALSE(test::tryStartDaemon(config).ok());
 }
