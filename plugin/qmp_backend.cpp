@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <csignal>
+#include <sys/prctl.h>
 
 #include "cvm/common/file.h"
 #include "cvm/common/json.h"
@@ -68,11 +69,17 @@ QmpBackend::~QmpBackend()
 	removeSessionFiles();
 }
 
-Result<GObjectPtr<GSubprocess>> QmpBackend::spawn(const std::vector<std::string> &argv)
+Result<GObjectPtr<GSubprocess>> QmpBackend::spawn(const std::vector<std::string> &argv, bool diesWithUs)
 {
 	if (argv.empty())
 		return Error(ErrorCode::InvalidArgument, "no emulator command (ARGS after --)");
 	GObjectPtr<GSubprocessLauncher> launcher(g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_INHERIT));
+	// A cvm-launch killed mid-launch must not leave a paused guest (or a
+	// probe) behind: the child gets SIGKILL when we die. Not for a guest
+	// that is to outlive us (--detach).
+	if (diesWithUs)
+		g_subprocess_launcher_set_child_setup(
+			launcher.get(), [](gpointer) { prctl(PR_SET_PDEATHSIG, SIGKILL); }, nullptr, nullptr);
 	if (!options_.logFile.empty()) {
 		g_subprocess_launcher_set_stdout_file_path(launcher.get(), options_.logFile.c_str());
 		g_subprocess_launcher_set_stderr_file_path(launcher.get(), options_.logFile.c_str());
@@ -117,7 +124,7 @@ Result<PlatformCertificates> QmpBackend::certificates()
 	std::string socket = options_.workDir + "/probe.sock";
 	std::vector<std::string> argv = options_.command;
 	argv.insert(argv.end(), { "-S", "-qmp", "unix:" + socket + ",server=on,wait=off" });
-	auto probe = CVM_TRY(spawn(argv));
+	auto probe = CVM_TRY(spawn(argv, true));
 	auto killProbe = [&] {
 		g_subprocess_force_exit(probe.get());
 		g_subprocess_wait(probe.get(), nullptr, nullptr);
@@ -150,7 +157,7 @@ Status QmpBackend::startPaused(const SevStartParameters &p)
 	std::vector<std::string> argv = options_.command;
 	argv.insert(argv.end(), { "-S", "-qmp", "unix:" + options_.monitorSocket + ",server=on,wait=off", "-object",
 				  object, "-machine", "confidential-guest-support=" + options_.sevObjectId });
-	process_ = CVM_TRY(spawn(argv));
+	process_ = CVM_TRY(spawn(argv, !options_.outlivesUs));
 	auto c = connect(process_.get(), options_.monitorSocket);
 	// Read at start-up: once the monitor answers (or the process is gone) the
 	// files have served their purpose.

@@ -97,6 +97,7 @@ int launch(std::vector<std::string> command, const QemuArgs &a, const SettingsOp
 	bo.workDir = work->path();
 	bo.monitorSocket = a.socket ? a.socket : "";
 	bo.stepTimeout = std::chrono::seconds(settings->stepTimeout);
+	bo.outlivesUs = a.detach;
 	bo.logFile = a.log ? a.log : (a.detach ? "/dev/null" : "");
 	plugin::QmpBackend backend(bo);
 	NoJournal journal;

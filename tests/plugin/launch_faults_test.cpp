@@ -8,6 +8,8 @@
 
 #include <csignal>
 #include <dirent.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <thread>
 
 #include "launch_rig.h"
@@ -119,4 +121,33 @@ TEST_CASE("the simulator exits mid-launch: the failing step is named, the launch
 			usleep(50000);
 		checkClean(rig, again);
 	}
+}
+
+TEST_CASE("cvm-launch killed between start and resume: the paused guest dies with it")
+{
+	LaunchRig rig;
+	rig.registerVm();
+	std::string sock = rig.path("guest.qmp");
+	std::string exe = buildPath("plugin/cvm-launch"), sim = buildPath("sim/cvm-sev-sim"), gpa = std::to_string(kSecretGpa);
+	std::string platform = simPlatformDir(), needle = rig.simNeedle(), url = rig.as->url();
+	const char *argv[] = { exe.c_str(), "qemu", "--server", url.c_str(), "--vm", rig.vm.c_str(), "--secret-address",
+			       gpa.c_str(), "--qmp-socket", sock.c_str(), "--quiet", "--", sim.c_str(), "--state-dir",
+			       platform.c_str(), "-bios", "/usr/share/OVMF/OVMF_CODE.fd", "-name", needle.c_str(),
+			       "--fault", "delay-ms=1500", nullptr };
+	std::string tmp = "TMPDIR=" + rig.path("tmp");
+	const char *envp[] = { tmp.c_str(), "CVM_LAUNCH_CONFIG=/dev/null", nullptr };
+	GPid pid = 0;
+	REQUIRE(g_spawn_async(nullptr, const_cast<char **>(argv), const_cast<char **>(envp), G_SPAWN_DO_NOT_REAP_CHILD,
+			      nullptr, nullptr, &pid, nullptr));
+	// The guest's monitor socket appears once the paused guest was started.
+	for (int i = 0; i < 600 && !fileExists(sock); ++i)
+		usleep(20000);
+	REQUIRE(fileExists(sock));
+	REQUIRE_FALSE(processesMentioning(needle).empty());
+	kill(pid, SIGKILL);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	for (int i = 0; i < 100 && !processesMentioning(needle).empty(); ++i)
+		usleep(50000);
+	CHECK(processesMentioning(needle).empty());
 }

@@ -182,6 +182,9 @@ TEST_CASE("attested start through libvirt: every step, the secret in the guest, 
 	CHECK((*entries)[0].guid == sev::secret_guid::luksKey());
 	CHECK(Bytes((*entries)[0].value.view().begin(), (*entries)[0].value.view().end()) == rig.luksKey);
 	CHECK_FALSE(containsSecret(r.out + r.err, rig.luksKey));
+	CHECK_FALSE(containsSecret(*rec, rig.luksKey));
+	CHECK_FALSE(containsSecret(readTextFile("/var/log/libvirt/qemu/" + rig.name + ".log").valueOr(""), rig.luksKey));
+	CHECK_FALSE(containsSecret(rig.as->log(), rig.luksKey));
 
 	// Stopping the guest: the hook's release end tells the AS, the record goes.
 	REQUIRE(virsh({ "destroy", rig.name }).exitStatus == 0);

@@ -43,6 +43,10 @@ struct QmpBackendOptions {
 	std::string monitorSocket;              // the QMP socket of the guest ("" = in workDir)
 	std::chrono::milliseconds stepTimeout{ 60000 };
 	std::string sevObjectId = "cvm-sev0";
+	// The guest is to keep running after cvm-launch exits (--detach): no
+	// parent-death signal. (A cvm-launch killed mid-launch then leaves a
+	// paused guest that only the caller's cleanup can find.)
+	bool outlivesUs = false;
 	// Where the emulator's stdout/stderr go ("" = inherit ours).
 	std::string logFile;
 };
@@ -69,7 +73,7 @@ public:
 	const std::string &monitorSocket() const { return options_.monitorSocket; }
 
 private:
-	Result<GObjectPtr<GSubprocess>> spawn(const std::vector<std::string> &argv);
+	Result<GObjectPtr<GSubprocess>> spawn(const std::vector<std::string> &argv, bool diesWithUs);
 	Result<std::unique_ptr<qmp::SyncClient>> connect(GSubprocess *process, const std::string &socket);
 	Result<JsonNodePtr> execute(std::string_view command, JsonObject *arguments = nullptr);
 	void removeSessionFiles();
