@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <poll.h>
+
 #include "cvm/common/file.h"
 #include "cvm/common/json.h"
 #include "cvm/qmp/sync_client.h"
@@ -83,6 +85,11 @@ std::string rawReadGreeting(int fd)
 	char buf[512];
 	std::string got;
 	while (got.find("\r\n") == std::string::npos) {
+		// GSocket keeps its descriptor O_NONBLOCK whatever g_socket_set_blocking
+		// says: wait for the bytes instead of reading EAGAIN as the end.
+		pollfd p{fd, POLLIN, 0};
+		if (poll(&p, 1, 5000) <= 0)
+			break;
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n <= 0)
 			break;
