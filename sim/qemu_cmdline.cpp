@@ -223,6 +223,8 @@ Status Walk::option(const std::string &name, const std::string &value)
 		out.cpuSignature = CVM_TRY(parseUint32Property("cpu-signature", value));
 		return {};
 	}
+	if (name == "pidfile")
+		return (out.pidfile = value, Status());
 	if (name == "fault")
 		return (out.faults.push_back(value), Status());
 	g_debug("ignoring -%s %s", name.c_str(), value.c_str());
@@ -272,6 +274,10 @@ Result<QemuOptions> parseQemuCommandLine(const std::vector<std::string> &args)
 		}
 		if (name == "S") {
 			w.out.startPaused = true;
+			continue;
+		}
+		if (name == "daemonize") {
+			w.out.daemonize = true;
 			continue;
 		}
 		if (kFlags.count(name))

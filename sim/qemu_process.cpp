@@ -6,7 +6,12 @@
 // ("<prog>: <message>") and end the process with status 1.
 #define G_LOG_DOMAIN "cvm-sim"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <csignal>
+#include <fcntl.h>
+#include <unistd.h>
 #include <cstdlib>
 #include <memory>
 #include <vector>
@@ -153,6 +158,40 @@ Status Process::serve()
 	return {};
 }
 
+// -daemonize: like QEMU, the parent exits once the monitor listens (libvirt
+// waits for that before connecting), the child carries on in its own session.
+Status daemonizeAndWritePid(const QemuOptions &options)
+{
+	auto writePid = [&](pid_t pid) -> Status {
+		if (!options.pidfile)
+			return {};
+		std::string text = std::to_string(pid) + "\n";
+		return writeFileAtomic(*options.pidfile, asBytes(text), 0600);
+	};
+	if (options.daemonize) {
+		fflush(nullptr);
+		pid_t pid = fork();
+		if (pid < 0)
+			return Error(ErrorCode::Io, std::string("fork: ") + strerror(errno));
+		if (pid > 0) {
+			// The pid file exists before the parent's exit says "ready".
+			if (Status s = writePid(pid); !s) {
+				kill(pid, SIGKILL);
+				return s;
+			}
+			_exit(0);
+		}
+		setsid();
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			close(null);
+		}
+	}
+	return options.daemonize ? Status() : writePid(getpid());
+}
+
 gboolean onSignal(gpointer data)
 {
 	auto *p = static_cast<Process *>(data);
@@ -175,6 +214,8 @@ int runQemuProcess(int argc, char **argv)
 		return die(s.error().message());
 	if (Status s = p.serve(); !s)
 		return die(s.error().message());
+	if (Status s = daemonizeAndWritePid(p.options); !s)
+		return die(s.error().message());
 	struct SignalSlot {
 		Process *process;
 		int number;
@@ -190,6 +231,8 @@ int runQemuProcess(int argc, char **argv)
 		}, &slots[i]);
 	}
 	g_main_loop_run(p.loop.get());
+	if (p.options.pidfile)
+		unlink(p.options.pidfile->c_str());
 	return 0;
 }
 

@@ -53,11 +53,11 @@ SimProcess::~SimProcess()
 	}
 }
 
-Result<std::unique_ptr<qmp::SyncClient>> SimProcess::connect()
+Result<std::unique_ptr<qmp::SyncClient>> SimProcess::connect(bool watchProcess)
 {
 	qmp::ClientOptions o;
 	o.waitForSocket = true;
-	o.process = process_.get();
+	o.process = watchProcess ? process_.get() : nullptr;
 	return qmp::SyncClient::connect(socket_, qmp::Milliseconds(10000), o);
 }
 

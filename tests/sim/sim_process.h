@@ -27,7 +27,9 @@ public:
 	~SimProcess();
 
 	const std::string &socket() const { return socket_; }
-	Result<std::unique_ptr<qmp::SyncClient>> connect();
+	// `watchProcess`: the client gives up when this process exits (not for
+	// -daemonize, whose parent exits at once).
+	Result<std::unique_ptr<qmp::SyncClient>> connect(bool watchProcess = true);
 	// Waits for the process to end (up to 20 s; killed otherwise): exit status.
 	int wait();
 	void signal(int sig);

@@ -286,3 +286,23 @@ TEST_CASE("fault knobs")
 		CHECK(sim.stderrText().find("unknown fault knob 'explode'") != std::string::npos);
 	}
 }
+
+TEST_CASE("-daemonize -pidfile: the parent exits once the monitor listens (libvirt's probe)")
+{
+	auto dir = TempDir::create("cvm-sim-proc-").value();
+	std::string pidfile = dir.file("sim.pid");
+	SimProcess sim(dir, { "-S", "-no-user-config", "-nodefaults", "-nographic", "-machine", "none,accel=kvm:tcg",
+			      "-daemonize", "-pidfile", pidfile });
+	REQUIRE(sim.wait() == 0);
+	REQUIRE(fileExists(sim.socket()));
+	int pid = std::stoi(readTextFile(pidfile).value());
+	CHECK(kill(pid, 0) == 0);
+	auto c = sim.connect(false).value();
+	auto caps = c->execute("query-sev-capabilities");
+	REQUIRE(caps.ok());
+	REQUIRE(c->execute("quit").ok());
+	for (int i = 0; i < 200 && kill(pid, 0) == 0; ++i)
+		g_usleep(10000);
+	CHECK(kill(pid, 0) != 0);
+	CHECK_FALSE(fileExists(pidfile));
+}

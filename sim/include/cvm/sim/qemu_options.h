@@ -69,6 +69,8 @@ struct QemuOptions {
 	unsigned smp = 1;
 	std::optional<std::string> cpuModel;  // -cpu MODEL,...
 	bool startPaused = false;             // -S
+	bool daemonize = false;               // -daemonize (libvirt's capability probe)
+	std::optional<std::string> pidfile;   // -pidfile FILE
 	std::vector<QmpEndpoint> qmp;
 	uint64_t memoryMiB = 128;
 	std::string name;                     // -name guest=...
