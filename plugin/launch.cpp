@@ -62,10 +62,14 @@ std::string LaunchOutcome::describe() const
 		return "attested launch OK";
 	std::string s = failedStep ? std::string(launchStepName(*failedStep)) : std::string("launch");
 	if (error) {
+		std::string message = error->message();
+		// The AS client already names its request ("validate: …"): say it once.
+		if (message.rfind(s + ": ", 0) == 0)
+			message.erase(0, s.size() + 2);
 		s += ": ";
-		if (!error->tag().empty() && error->message().find(error->tag()) == std::string::npos)
+		if (!error->tag().empty() && message.find(error->tag()) == std::string::npos)
 			s += error->tag() + ": ";
-		s += error->message();
+		s += message;
 	}
 	return s;
 }

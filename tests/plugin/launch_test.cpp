@@ -300,6 +300,16 @@ TEST_CASE("a refused measurement names the AS's verdict")
 	CHECK(out.error->code() == ErrorCode::VerificationFailed);
 }
 
+TEST_CASE("the step is named once even when the cause names it too")
+{
+	Rig r;
+	LaunchOutcome o;
+	o.failedStep = LaunchStep::Validate;
+	o.error = Error(ErrorCode::VerificationFailed, "validate: no digest matches (HTTP 422, measurement-mismatch)",
+			"measurement-mismatch");
+	CHECK(o.describe() == "validate: no digest matches (HTTP 422, measurement-mismatch)");
+}
+
 TEST_CASE("an AS policy other than the metadata's is refused before the start, and the launch voided")
 {
 	Rig r;
