@@ -71,7 +71,7 @@ GMainContextPtr contextOf(GMainContext *context)
 
 } // namespace
 
-class Client::Impl : public std::enable_shared_from_this<Impl>,
+class Client::Impl final : public std::enable_shared_from_this<Impl>,
 		     private SessionListener,
 		     private Connection::Handler
 {

@@ -104,7 +104,7 @@ TEST_CASE("verify-chain: a swapped root is refused as AMD roots and accepted as 
 {
 	cvm::test::requireFixtures();
 	auto tmp = TempDir::create("cvmt-sev-certs-").value();
-	Hierarchy h = makeHierarchy();
+	const Hierarchy &h = sharedHierarchy();
 	std::string roots = tmp.file("roots");
 	writeRoots(roots, "naples", amdRoot("naples", "ark"), amdRoot("naples", "ask"));
 	writeRoots(roots, "milan", h.ark, h.ask);

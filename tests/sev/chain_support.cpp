@@ -66,6 +66,12 @@ Hierarchy makeHierarchy(unsigned amdBits)
 			  std::move(cek), std::move(oca), std::move(pek), std::move(pdh) };
 }
 
+const Hierarchy &sharedHierarchy()
+{
+	static const Hierarchy h = makeHierarchy();
+	return h;
+}
+
 void writeCert(const std::string &dir, const std::string &name, ByteView raw)
 {
 	std::filesystem::create_directories(dir);

@@ -30,6 +30,8 @@ struct Hierarchy {
 	AmdRoots roots(const std::string &generation = "milan") const;
 };
 Hierarchy makeHierarchy(unsigned amdBits = 4096);
+// One RSA-4096 hierarchy per test program (key generation is the slow part).
+const Hierarchy &sharedHierarchy();
 
 // Writes DIR/<name>.cert for each certificate given.
 void writeCert(const std::string &dir, const std::string &name, ByteView raw);

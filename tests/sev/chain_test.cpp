@@ -155,7 +155,7 @@ TEST_CASE("roots of the wrong generation do not verify the Naples CEK")
 TEST_CASE("a swapped root in a pinned directory is refused; as test roots it is trusted with a warning")
 {
 	cvm::test::requireFixtures();
-	Hierarchy h = makeHierarchy();
+	const Hierarchy &h = sharedHierarchy();
 	TempDir dir = tempDir();
 	for (const char *gen : kGenerations)
 		writeRoots(dir.path(), gen, amdRoot(gen, "ark"), amdRoot(gen, "ask"));
@@ -179,7 +179,7 @@ TEST_CASE("a swapped root in a pinned directory is refused; as test roots it is 
 TEST_CASE("a hierarchy built with the construction API verifies to its roots, not to AMD's")
 {
 	cvm::test::requireFixtures();
-	Hierarchy h = makeHierarchy();
+	const Hierarchy &h = sharedHierarchy();
 	ChainVerdict own = verifyChain(h.chain(), h.roots("milan"));
 	INFO(own.failure);
 	CHECK(own.valid());
@@ -223,7 +223,7 @@ TEST_CASE("an unsigned CEK is reported as such, and a supplied signed CEK comple
 	CHECK(fixed.suppliedCekUsed);
 	CHECK(fixed.generation == "naples");
 
-	Hierarchy h = makeHierarchy();
+	const Hierarchy &h = sharedHierarchy();
 	ChainVerdict wrongKey = verifyChain(chain, amdStore(), { &h.cek, chip });
 	CHECK(wrongKey.status == ChainStatus::Invalid);
 	CHECK(wrongKey.failure.find("different public key") != std::string::npos);

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstddef>
+#include <utility>
 
 #include "cvm/common/bytes.h"
 #include "cvm/common/digest.h"
