@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// What a QMP server (the replay server, the simulator) does with client
+// bytes: frame them QEMU-style (single quotes allowed, resynchronisation
+// after garbage), check each request the way QEMU does (parseCommand), and
+// build the replies; plus the transcript parser on the same bytes read as a
+// .jsonl text. The first byte picks the chunk size and whether OOB is on.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "cvm/common/json.h"
+#include "cvm/qmp/json_splitter.h"
+#include "cvm/qmp/transcript.h"
+#include "cvm/qmp/wire.h"
+
+using namespace cvm;
+using namespace cvm::qmp;
+
+namespace {
+
+void serve(const Frame &frame, bool oob)
+{
+	if (frame.isError()) {
+		(void)frame.error.message();
+		(void)frame.error.qemuStray();
+		return;
+	}
+	(void)toAsciiJson(frame.text);
+	auto node = json::parse(frame.text);
+	if (!node)
+		return;
+	auto command = parseCommand(node->get(), oob);
+	if (!command) {
+		(void)frameServerMessage(buildErrorReply("GenericError", command.error().message(), nullptr));
+		return;
+	}
+	JsonObject *args = command->arguments ? json_node_get_object(command->arguments.get()) : nullptr;
+	bool sensitive = isSensitiveCommand(command->name, args);
+	(void)loggableCommand(command->name, args, command->id.get(), sensitive);
+	(void)buildCommand(command->name, args, command->id.get(), command->oob);
+	if (command->id)
+		(void)idKey(command->id.get());
+	(void)frameServerMessage(buildReturn(command->arguments.get(), command->id.get()));
+	(void)classify(json_node_get_object(node->get()));
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size == 0)
+		return 0;
+	size_t chunk = 1 + (data[0] & 0x7f);
+	bool oob = data[0] & 0x80;
+	std::string_view input(reinterpret_cast<const char *>(data) + 1, size - 1);
+
+	JsonSplitter splitter(SplitterLimits{ 1u << 20, 256, true });
+	for (size_t at = 0; at < input.size(); at += chunk)
+		for (const Frame &frame : splitter.feed(input.substr(at, chunk)))
+			serve(frame, oob);
+	if (auto last = splitter.finish())
+		serve(*last, oob);
+
+	if (auto transcript = Transcript::parse(input, "fuzz.jsonl")) {
+		(void)transcript->serialize();
+		(void)transcript->withoutRawInput().clientMessages();
+	}
+	return 0;
+}
