@@ -3,7 +3,12 @@
 // bench/as: cvm-attestd on loopback under closed-loop load at 1, 8 and 32
 // concurrent clients, next to the crypto bound measured in the same run.
 //
-//   as-bench [--attestd PATH] [--seconds S] [--clients 1,8,32] [--db-sync full|normal]
+//   as-bench [--attestd PATH] [--seconds S] [--clients 1,8,32] [--db-sync full|normal] [--workers N]
+//
+// Next to each host-flow row it prints where the time went: the server's own
+// request time and CPU per flow (from its /metrics and /proc) against the
+// bench's CPU per flow (the stand-in platform's crypto and the HTTP clients,
+// which compete with the server for the same CPUs).
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -22,6 +27,7 @@
 #include "flow_crypto.h"
 #include "test_platform.h"
 #include "load.h"
+#include "server_share.h"
 
 using namespace cvm;
 using namespace cvm::bench;
@@ -35,6 +41,7 @@ struct Options {
 	double seconds = 5;
 	std::vector<unsigned> clients = { 1, 8, 32 };
 	std::string dbSync = "full";
+	std::string workers; // empty: the server's default
 };
 
 Options parseArgs(int argc, char **argv)
@@ -50,6 +57,8 @@ Options parseArgs(int argc, char **argv)
 			o.seconds = atof(v.c_str());
 		else if (k == "--db-sync")
 			o.dbSync = v;
+		else if (k == "--workers")
+			o.workers = v;
 		else if (k == "--clients") {
 			o.clients.clear();
 			GStrvPtr parts(g_strsplit(v.c_str(), ",", -1));
@@ -57,7 +66,7 @@ Options parseArgs(int argc, char **argv)
 				o.clients.push_back(static_cast<unsigned>(atoi(*p)));
 		} else {
 			fprintf(stderr, "usage: as-bench [--attestd PATH] [--seconds S] [--clients 1,8,32] "
-					"[--db-sync full|normal]\n");
+					"[--db-sync full|normal] [--workers N]\n");
 			exit(2);
 		}
 	}
@@ -124,6 +133,8 @@ public:
 	}
 
 	const std::string &firstFailure() const { return firstFailure_; }
+	// Wall time spent in the stand-in platform's crypto (open, measure, open the secret).
+	double platformSeconds() const { return static_cast<double>(platformUs_) / 1e6; }
 
 private:
 	bool failed(const std::string &what, const std::function<void(bool)> &done)
@@ -152,12 +163,14 @@ private:
 		auto launch = attest::parseLaunchResponse(json_node_get_object(node->get()));
 		if (!launch)
 			return (void)failed("launch: " + launch.error().message(), done);
+		gint64 t0 = g_get_monotonic_time();
 		auto keys = platform_.open(*launch);
 		if (!keys)
 			return (void)failed("LAUNCH_START: " + keys.error().message(), done);
 		auto shared = std::make_shared<std::pair<sev::TransportKeys, attest::ValidateRequest>>(
 			std::move(*keys), attest::ValidateRequest());
 		shared->second = platform_.measure(shared->first, launch->policy, kLaunchDigest);
+		platformUs_ += g_get_monotonic_time() - t0;
 		std::string path = std::string(kHostVm) + "/launch/" + launch->launchId + "/validate";
 		std::string report = json::serialize(attest::validateRequestToJson(shared->second).get());
 		clients_[c].sendAsync("POST", path, SecureBuffer(asBytes(report)), nullptr,
@@ -175,7 +188,9 @@ private:
 		auto answer = attest::parseValidateResponse(json_node_get_object(node->get()));
 		if (!answer)
 			return (void)failed("validate: " + answer.error().message(), done);
+		gint64 t0 = g_get_monotonic_time();
 		auto table = platform_.openSecret(launch.first, launch.second, *answer);
+		platformUs_ += g_get_monotonic_time() - t0;
 		if (!table || table->size() != 1)
 			return (void)failed("LAUNCH_SECRET: the packet does not open", done);
 		done(true);
@@ -185,6 +200,7 @@ private:
 	const test::TestPlatform &platform_;
 	std::string launchBody_;
 	std::string firstFailure_;
+	gint64 platformUs_ = 0;
 };
 
 Status registerHostVm(attest::HttpTransport &client)
@@ -220,6 +236,33 @@ void printTable(const char *title, const std::vector<LoadResult> &results, doubl
 			printf("  first failure at %u clients: %s\n", r.clients, r.firstFailure.c_str());
 }
 
+// The server's share of a flow: its request time against the client-seen
+// latency, and its CPU against the bench's (both on the same CPUs).
+void printShares(const std::vector<LoadResult> &runs, const std::vector<FlowShare> &shares,
+		 const std::vector<double> &platformMs)
+{
+	printf("as-bench: per flow, where the time went (ms; server from its /metrics and /proc, bench = this "
+	       "process):\n");
+	printf("  %7s %10s %11s %9s %10s %10s %12s\n", "clients", "mean lat", "server req", "req/lat",
+	       "server cpu", "bench cpu", "platform wall");
+	for (size_t i = 0; i < runs.size(); ++i) {
+		double mean = 0;
+		for (double l : runs[i].latencyMs)
+			mean += l;
+		mean = runs[i].latencyMs.empty() ? 0 : mean / static_cast<double>(runs[i].latencyMs.size());
+		const FlowShare &s = shares[i];
+		printf("  %7u %10.2f %11.2f %9.2f %10.2f %10.2f %12.2f\n", runs[i].clients, mean, s.serverRequestMs,
+		       mean > 0 ? s.serverRequestMs / mean : 0, s.serverCpuMs, s.benchCpuMs, platformMs[i]);
+	}
+	printf("  server cpu share of all flow cpu: ");
+	for (const auto &s : shares)
+		printf("%.2f ", s.serverCpuMs + s.benchCpuMs > 0 ? s.serverCpuMs / (s.serverCpuMs + s.benchCpuMs) : 0);
+	printf("\n  chain-cache hit ratio: ");
+	for (const auto &s : shares)
+		printf("%.2f ", s.chainHitRatio);
+	printf("\n");
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -247,10 +290,12 @@ int main(int argc, char **argv)
 	printf("as-bench: whole-flow SEV crypto, both ends (session, LAUNCH_START, measure, match, secret), "
 	       "in-process: %.0f flows/s\n", whole);
 
-	ServerProcess server(o.attestd, dir->path(),
-			     { "--insecure-listen", "127.0.0.1:0", "--db", dir->file("as.db"), "--key-file",
+	std::vector<std::string> serverArgs = { "--insecure-listen", "127.0.0.1:0", "--db", dir->file("as.db"), "--key-file",
 			       dir->file("as.key"), "--owner-token-file", dir->file("owner.token"), "--test-roots",
-			       dir->file("roots"), "--no-kds", "--db-sync", o.dbSync });
+			       dir->file("roots"), "--no-kds", "--db-sync", o.dbSync };
+	if (!o.workers.empty())
+		serverArgs.insert(serverArgs.end(), { "--workers", o.workers });
+	ServerProcess server(o.attestd, dir->path(), serverArgs);
 	GMainContextPtr ctx(g_main_context_new());
 	g_main_context_push_thread_default(ctx.get());
 	unsigned maxClients = 0;
@@ -269,16 +314,25 @@ int main(int argc, char **argv)
 	}
 	HostFlow host(clients, platform);
 	std::vector<LoadResult> launches;
-	for (unsigned c : o.clients)
+	std::vector<FlowShare> shares;
+	std::vector<double> platformMs;
+	for (unsigned c : o.clients) {
+		ServerSample before = sampleServer(clients[0], server.pid());
+		double platformBefore = host.platformSeconds();
 		launches.push_back(runClosedLoop(c, o.seconds, [&host](unsigned client, std::function<void(bool)> done) {
 			host.start(client, std::move(done));
 		}));
+		size_t flows = launches.back().latencyMs.size() + launches.back().failures;
+		shares.push_back(shareBetween(before, sampleServer(clients[0], server.pid()), flows));
+		platformMs.push_back(flows ? (host.platformSeconds() - platformBefore) * 1000 / flows : 0);
+	}
 	double bound = g_get_num_processors() > 1 ? bound2 : bound1;
 	printTable(("as-bench: launch+validate flows (real SEV crypto; platform side in the bench process), "
 		    "db-sync=" + o.dbSync + ", ratio vs the crypto bound:").c_str(),
 		   launches, bound);
 	for (const auto &r : launches)
 		printf("  %u clients: %.2f of the whole-flow crypto rate\n", r.clients, r.rate() / whole);
+	printShares(launches, shares, platformMs);
 	if (!host.firstFailure().empty())
 		printf("  first failure: %s\n", host.firstFailure().c_str());
 	clients.clear();

@@ -35,6 +35,7 @@ public:
 	ServerProcess(const std::string &exe, const std::string &workDir, std::vector<std::string> args);
 	~ServerProcess();
 	const std::string &url() const { return url_; }
+	int pid() const { return pid_; }
 
 private:
 	int pid_ = 0;

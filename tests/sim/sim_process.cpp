@@ -13,10 +13,30 @@ std::string simExecutable()
 	return cvm::test::buildPath("sim/cvm-sev-sim");
 }
 
-SimProcess::SimProcess(const TempDir &dir, std::vector<std::string> args, std::vector<std::string> env, bool bare)
+namespace {
+
+std::string nextSocket(const TempDir &dir)
 {
 	static int counter = 0;
-	socket_ = dir.file("qmp-" + std::to_string(++counter) + ".sock");
+	return dir.file("qmp-" + std::to_string(++counter) + ".sock");
+}
+
+} // namespace
+
+std::unique_ptr<SimProcess> SimProcess::withStateDir(const TempDir &dir, const std::string &stateDir,
+						     std::vector<std::string> args, std::vector<std::string> env)
+{
+	std::string socket = nextSocket(dir);
+	std::vector<std::string> argv{ "--state-dir", stateDir, "-qmp", "unix:" + socket + ",server=on,wait=off" };
+	argv.insert(argv.end(), args.begin(), args.end());
+	auto p = std::make_unique<SimProcess>(dir, std::move(argv), std::move(env), true);
+	p->socket_ = socket;
+	return p;
+}
+
+SimProcess::SimProcess(const TempDir &dir, std::vector<std::string> args, std::vector<std::string> env, bool bare)
+{
+	socket_ = nextSocket(dir);
 	std::vector<std::string> argv{ simExecutable() };
 	if (!bare) {
 		argv.push_back("--state-dir");

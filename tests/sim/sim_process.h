@@ -24,6 +24,12 @@ public:
 	// `bare` (then exactly `args`).
 	SimProcess(const TempDir &dir, std::vector<std::string> args, std::vector<std::string> env = {},
 		   bool bare = false);
+	// With a state directory of the caller's (e.g. made by `cvm-sev-sim
+	// init`) instead of the shared platform; `-qmp` is added.
+	static std::unique_ptr<SimProcess> withStateDir(const TempDir &dir, const std::string &stateDir, std::vector<std::string> args,
+				       std::vector<std::string> env = {});
+	SimProcess(const SimProcess &) = delete;
+	SimProcess &operator=(const SimProcess &) = delete;
 	~SimProcess();
 
 	const std::string &socket() const { return socket_; }
