@@ -55,6 +55,12 @@ Result<std::vector<SecretEntry>> decodeSecrets(ByteView encoded)
 
 namespace detail {
 
+std::string newLaunchId()
+{
+	GCharPtr uuid(g_uuid_string_random());
+	return uuid.get();
+}
+
 std::string secretsContext(const std::string &vmId)
 {
 	return "cvm-attestd/vm-secrets/" + vmId;

@@ -12,6 +12,9 @@
 
 namespace cvm::server::detail {
 
+// A fresh launch id (random UUID), for SEV and intel-tdx launches alike.
+std::string newLaunchId();
+
 // GCM additional data binding a sealed blob to its row.
 std::string secretsContext(const std::string &vmId);
 std::string keysContext(const std::string &launchId);

@@ -22,12 +22,6 @@ using namespace detail;
 
 namespace {
 
-std::string newLaunchId()
-{
-	GCharPtr uuid(g_uuid_string_random());
-	return uuid.get();
-}
-
 std::string platformJson(const VerifiedPlatform &p)
 {
 	json::ObjectBuilder b;

@@ -21,12 +21,6 @@ using namespace detail;
 
 namespace {
 
-std::string newLaunchId()
-{
-	GCharPtr uuid(g_uuid_string_random());
-	return uuid.get();
-}
-
 // What the TD's quote says, for the audit trail (measurements are public).
 std::string reportedJson(const tdx::Quote &q)
 {
