@@ -42,9 +42,8 @@ void keygenAndDerive(EVP_PKEY *peer)
 
 } // namespace
 
-double cryptoBound(unsigned threads, double seconds)
+double callsPerSecond(unsigned threads, double seconds, const std::function<void()> &op)
 {
-	EvpPkeyPtr peer = p384Key();
 	std::atomic<bool> stop{ false };
 	std::atomic<long> ops{ 0 };
 	std::vector<std::thread> workers;
@@ -53,7 +52,7 @@ double cryptoBound(unsigned threads, double seconds)
 		workers.emplace_back([&] {
 			long n = 0;
 			while (!stop.load(std::memory_order_relaxed)) {
-				keygenAndDerive(peer.get());
+				op();
 				++n;
 			}
 			ops += n;
@@ -64,6 +63,12 @@ double cryptoBound(unsigned threads, double seconds)
 		w.join();
 	double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 	return static_cast<double>(ops.load()) / elapsed;
+}
+
+double cryptoBound(unsigned threads, double seconds)
+{
+	EvpPkeyPtr peer = p384Key();
+	return callsPerSecond(threads, seconds, [&] { keygenAndDerive(peer.get()); });
 }
 
 } // namespace cvm::bench

@@ -5,7 +5,12 @@
 // platform's PDH. Measured in-process, in the same run as the flows.
 #pragma once
 
+#include <functional>
+
 namespace cvm::bench {
+
+// Calls `op` in a loop on `threads` threads for `seconds`; calls per second.
+double callsPerSecond(unsigned threads, double seconds, const std::function<void()> &op);
 
 // Keygen + derive operations per second on `threads` threads for `seconds`.
 double cryptoBound(unsigned threads, double seconds);

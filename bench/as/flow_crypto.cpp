@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "flow_crypto.h"
 
-#include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
 #include <vector>
 
+#include "crypto_bound.h"
 #include "cvm/sev/measurement.h"
 #include "cvm/sev/secret.h"
 #include "cvm/sev/session.h"
@@ -49,28 +47,12 @@ bool oneFlow(const test::TestPlatform &platform, ByteView pdhCert)
 double flowCryptoRate(const test::TestPlatform &platform, unsigned threads, double seconds)
 {
 	Bytes pdh = platform.launchRequest(false).pdh;
-	std::atomic<bool> stop{ false };
-	std::atomic<long> ops{ 0 };
-	std::vector<std::thread> workers;
-	auto start = std::chrono::steady_clock::now();
-	for (unsigned t = 0; t < threads; ++t)
-		workers.emplace_back([&] {
-			long n = 0;
-			while (!stop.load(std::memory_order_relaxed)) {
-				if (!oneFlow(platform, pdh)) {
-					fprintf(stderr, "as-bench: the in-process flow crypto failed\n");
-					abort();
-				}
-				++n;
-			}
-			ops += n;
-		});
-	std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-	stop = true;
-	for (auto &w : workers)
-		w.join();
-	double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-	return static_cast<double>(ops.load()) / elapsed;
+	return callsPerSecond(threads, seconds, [&] {
+		if (!oneFlow(platform, pdh)) {
+			fprintf(stderr, "as-bench: the in-process flow crypto failed\n");
+			abort();
+		}
+	});
 }
 
 } // namespace cvm::bench
