@@ -20,6 +20,7 @@
 #include "cvm/common/digest.h"
 #include "cvm/common/file.h"
 #include "cvm/common/json.h"
+#include "cvm/common/scope_exit.h"
 #include "cvm/plugin/qmp_backend.h"
 #include "daemon_process.h"
 #include "tdx_test_support.h"
@@ -168,6 +169,8 @@ TEST_CASE("a TD over QMP: started with the AS's configuration, it fetches its ow
 		steps.push_back(json_object_get_string_member(json_array_get_object_element(a, i), "step"));
 	CHECK(steps == std::vector<std::string>{ "platform", "as-launch", "start", "resume" });
 	int guest = std::stoi(readTextFile(pidfile).value());
+	// The detached TD outlives cvm-launch: gone even when a check below fails.
+	ScopeExit killGuest([guest] { kill(guest, SIGKILL); });
 
 	// Two runs: the probe (only the binary), then the TD.
 	auto runs = recordedRuns(rig.path("argv.jsonl"));
@@ -253,6 +256,7 @@ TEST_CASE("a TD over QMP: started with the AS's configuration, it fetches its ow
 	CHECK(r.err.find(rig.luks) == std::string::npos);
 
 	kill(guest, SIGKILL);
+	killGuest.release();
 	for (int i = 0; i < 100 && !processesMentioning(rig.needle()).empty(); ++i)
 		g_usleep(20000);
 	CHECK(processesMentioning(rig.needle()).empty());
