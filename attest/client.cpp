@@ -143,6 +143,14 @@ Status Client::end(std::string_view vmId, std::string_view launchId, std::string
 	return decodeEmpty(reply, "end launch");
 }
 
+Result<TdxLaunchResponse> Client::tdxLaunch(std::string_view vmId)
+{
+	CVM_CHECK(checkId(vmId, "VM id"));
+	SecureBuffer body(asBytes(std::string_view("{}")));
+	HttpReply reply = CVM_TRY(impl_->http.send("POST", vmPath(vmId) + "/tdx/launch", std::move(body)));
+	return decodeAs(reply, "tdx launch", parseTdxLaunchResponse);
+}
+
 void Client::launchAsync(std::string_view vmId, const LaunchRequest &request, GCancellable *cancellable,
 			 Callback<LaunchResponse> done)
 {

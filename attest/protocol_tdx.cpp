@@ -6,6 +6,7 @@
 #include "cvm/attest/protocol_tdx.h"
 
 #include "cvm/common/json.h"
+#include "cvm/tdx/launch_config.h"
 #include "protocol_internal.h"
 
 namespace cvm::attest {
@@ -66,6 +67,7 @@ JsonNodePtr tdxLaunchResponseToJson(const TdxLaunchResponse &r)
 	b.setBase64("nonce", r.nonce);
 	b.setString("report-data", kTdxReportDataBinding);
 	b.setString("expires", formatTime(r.expiresAt));
+	b.setNode("launch-config", tdx::referenceValuesToJson(tdx::launchValuesOf(r.launchConfig)));
 	return b.build();
 }
 
@@ -75,6 +77,17 @@ Result<TdxLaunchResponse> parseTdxLaunchResponse(JsonObject *obj)
 	r.launchId = CVM_TRY(json::getString(obj, "launch-id"));
 	r.nonce = CVM_TRY(getBase64Bounded(obj, "nonce", kTdxNonceSize, kTdxNonceSize));
 	r.expiresAt = CVM_TRY(getOptionalTime(obj, "expires")).value_or(0);
+	if (json_object_has_member(obj, "launch-config")) {
+		JsonObject *config = CVM_TRY(json::getObject(obj, "launch-config"));
+		auto values = tdx::referenceValuesFromJson(config);
+		if (!values)
+			return values.error().withContext("member 'launch-config'");
+		// Only launch configuration (whether QEMU accepts it is the
+		// orchestrator's check, with a message for the admin).
+		if (auto st = tdx::checkLaunchValuesOnly(*values); !st)
+			return st.error().withContext("member 'launch-config'");
+		r.launchConfig = std::move(values).value();
+	}
 	return r;
 }
 

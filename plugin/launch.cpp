@@ -52,6 +52,8 @@ std::string_view launchStepName(LaunchStep step)
 		return "inject";
 	case LaunchStep::Resume:
 		return "resume";
+	case LaunchStep::Platform:
+		return "platform";
 	}
 	return "?";
 }

@@ -65,8 +65,11 @@ Status applyAttribute(LaunchMetadata &m, std::string_view name, std::string_view
 			m.scheme = SevScheme::Sev;
 		else if (value == "amd-sev-es")
 			m.scheme = SevScheme::SevEs;
+		else if (value == "intel-tdx")
+			m.scheme = SevScheme::IntelTdx;
 		else
-			return badAttribute(name, "must be 'amd-sev' or 'amd-sev-es', not '" + std::string(value) + "'");
+			return badAttribute(name, "must be 'amd-sev', 'amd-sev-es' or 'intel-tdx', not '" +
+							  std::string(value) + "'");
 	} else if (name == "policy") {
 		m.policy = static_cast<uint32_t>(CVM_TRY(parseUnsigned(value, UINT32_MAX, "attribute 'policy'")));
 	} else if (name == "ca") {
@@ -100,7 +103,15 @@ std::string_view plainStartName(PlainStart p)
 
 std::string_view sevSchemeName(SevScheme s)
 {
-	return s == SevScheme::SevEs ? "amd-sev-es" : "amd-sev";
+	switch (s) {
+	case SevScheme::SevEs:
+		return "amd-sev-es";
+	case SevScheme::IntelTdx:
+		return "intel-tdx";
+	case SevScheme::Sev:
+		break;
+	}
+	return "amd-sev";
 }
 
 Result<uint64_t> parseUnsigned(std::string_view text, uint64_t max, std::string_view what)
@@ -133,6 +144,13 @@ Result<LaunchMetadata> parseLaunchAttributes(const std::vector<std::pair<std::st
 			return badAttribute(name, "is given twice");
 		CVM_CHECK(applyAttribute(m, name, value));
 	}
+	// A TD gets its configuration from the AS and its secret over the quote
+	// endpoint: the SEV launch knobs would be silently meaningless.
+	if (m.scheme == SevScheme::IntelTdx)
+		for (const char *sevOnly : { "policy", "kernel-hashes", "secret-address" })
+			if (seen.count(sevOnly))
+				return badAttribute(sevOnly, "applies to AMD SEV only, not to scheme 'intel-tdx' (the "
+							     "attestation server's registration decides a TD's configuration)");
 	return m;
 }
 

@@ -11,6 +11,7 @@
 
 #include "cvm/common/file.h"
 #include "cvm/common/gptr.h"
+#include "cvm/tdx/launch_config.h"
 
 namespace cvm::plugin {
 
@@ -27,6 +28,7 @@ const SettingInfo kInfos[] = {
 	{ "connect", "URI", "libvirt connection URI (default qemu:///system)" },
 	{ "pending-timeout", "SECONDS", "how long a pending launch authorises its domain's start (default 300)" },
 	{ "end-timeout", "SECONDS", "bound on the hook's end-of-launch notification (default 10)" },
+	{ "tdx-qgs", "PATH|vsock:CID:PORT", "the quote generation service a TD's quotes go to (default: none given)" },
 	{ nullptr, nullptr, nullptr },
 };
 
@@ -83,6 +85,11 @@ Status applySetting(Settings &s, std::string_view key, std::string_view value)
 	} else if (key == "connect") {
 		CVM_CHECK(requireNonEmpty(key, value));
 		s.connectUri = v;
+	} else if (key == "tdx-qgs") {
+		if (!v.empty())
+			if (auto a = tdx::parseSocketAddress(v); !a)
+				return a.error().withContext("setting 'tdx-qgs'");
+		s.tdxQgs = v;
 	} else
 		return Error(ErrorCode::InvalidArgument, "unknown setting '" + std::string(key) + "'");
 	return {};

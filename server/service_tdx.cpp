@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// intel-tdx launches: nonce, quote appraisal, release of the wrapped secrets.
+// intel-tdx launches: nonce and launch configuration, quote appraisal,
+// release of the wrapped secrets.
 #define G_LOG_DOMAIN "cvm-attestd"
 
 #include "service_tdx.h"
@@ -9,6 +10,7 @@
 #include "cvm/attest/tdx_secrets.h"
 #include "cvm/common/json.h"
 #include "cvm/tdx/appraisal.h"
+#include "cvm/tdx/launch_config.h"
 #include "metrics.h"
 #include "sealer.h"
 #include "service_internal.h"
@@ -129,6 +131,9 @@ Result<TdxLaunchResponse> TdxService::launch(const std::string &vmId)
 		metrics_.recordVerdict("launch", e.tag());
 		return e;
 	}
+	// What the host must create the TD with: the registered launch values
+	// (the quote shows them; appraisal refuses a TD created otherwise).
+	tdx::ReferenceValues launchConfig = tdx::launchValuesOf(CVM_TRY(tdxReferenceOf(*vm)));
 	CVM_CHECK(store->insertLaunch(launch));
 	AuditRecord audit{ 0, now, vmId, launch.id, "launch", "ok",
 			   "intel-tdx nonce issued; expires " + formatTime(launch.expiresAt), "", "" };
@@ -136,7 +141,8 @@ Result<TdxLaunchResponse> TdxService::launch(const std::string &vmId)
 	CVM_CHECK(txn.commit());
 	metrics_.recordVerdict("launch", "ok");
 	logEvent(G_LOG_LEVEL_INFO, vmId, launch.id, "launch", "ok", "intel-tdx launch started");
-	return TdxLaunchResponse{ launch.id, Bytes(nonce.view().begin(), nonce.view().end()), launch.expiresAt };
+	return TdxLaunchResponse{ launch.id, Bytes(nonce.view().begin(), nonce.view().end()), launch.expiresAt,
+				  std::move(launchConfig) };
 }
 
 Status TdxService::refuse(Store &store, const LaunchRecord &launch, const Error &error, const std::string &reported,

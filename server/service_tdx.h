@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The intel-tdx half of the attestation service: a launch issues a single-use
-// nonce; the TD's quote for that launch is verified (signatures and PCK chain
+// nonce and tells the host the launch configuration the owner registered
+// (TD attributes, MRCONFIGID, MROWNER, MROWNERCONFIG); the TD's quote for that launch is verified (signatures and PCK chain
 // up to the configured root), appraised against the registration's reference
 // values (tdx.mrtd, RTMRs, MRCONFIGID/MROWNER/MROWNERCONFIG, attributes,
 // XFAM, no debug TD) and the binding report_data = SHA-512(nonce ||

@@ -149,7 +149,7 @@ void benchQuotes()
 			exit(1);
 	});
 	printf("quote verification          %.0f quotes/s = %.2f ECDSA P-256 verifies each (%.0f verifies/s; "
-	       "a quote needs 5 signatures)\n",
+	       "a quote verifies 4 ECDSA signatures: attestation key, QE report, PCK and intermediate certificates)\n",
 	       quotes, ecdsa / quotes, ecdsa);
 }
 

@@ -2,7 +2,8 @@
 //
 // cvm-launch qemu [OPTIONS] -- EMULATOR ARGS...: the attested launch without
 // libvirt. EMULATOR is qemu-system-x86_64 or cvm-sev-sim; we add -S, the QMP
-// monitor, the sev-guest object and confidential-guest-support. After the
+// monitor, the sev-guest object and confidential-guest-support. With
+// --scheme intel-tdx: the TD launch (plugin/tdx_launch.h, qmp_tdx.cpp). After the
 // resume the guest runs in the foreground (we wait for it and return its
 // status) or, with --detach, on its own (its pid on stdout or in --pidfile).
 #define G_LOG_DOMAIN "cvm-cli"
@@ -14,6 +15,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "launch_common.h"
+#include "tdx_launch.h"
 #include "cvm/common/file.h"
 #include "cvm/plugin/as_service.h"
 #include "cvm/plugin/metadata.h"
@@ -34,11 +36,11 @@ public:
 
 struct QemuArgs {
 	char *vm = nullptr, *policy = nullptr, *secretAddress = nullptr, *socket = nullptr, *pidfile = nullptr;
-	char *log = nullptr, *ca = nullptr;
+	char *log = nullptr, *ca = nullptr, *scheme = nullptr;
 	gboolean json = FALSE, quiet = FALSE, detach = FALSE, kernelHashes = FALSE;
 	~QemuArgs()
 	{
-		for (char *p : { vm, policy, secretAddress, socket, pidfile, log, ca })
+		for (char *p : { vm, policy, secretAddress, socket, pidfile, log, ca, scheme })
 			g_free(p);
 	}
 };
@@ -101,12 +103,23 @@ int launch(std::vector<std::string> command, const QemuArgs &a, const SettingsOp
 	bo.logFile = a.log ? a.log : (a.detach ? "/dev/null" : "");
 	plugin::QmpBackend backend(bo);
 	NoJournal journal;
-	plugin::LaunchStateMachine machine(backend, as, journal, *options);
-	machine.setStepListener(progressPrinter(a.quiet));
+	bool tdx = a.scheme && std::string_view(a.scheme) == "intel-tdx";
 	if (!a.quiet && !a.json)
-		fprintf(stderr, "cvm-launch: attested launch of %s (vm %s at %s)\n", bo.command[0].c_str(), a.vm,
-			settings->server.c_str());
-	auto outcome = machine.run();
+		fprintf(stderr, "cvm-launch: attested %slaunch of %s (vm %s at %s)\n", tdx ? "TD " : "",
+			bo.command[0].c_str(), a.vm, settings->server.c_str());
+	plugin::LaunchOutcome outcome;
+	if (tdx) {
+		auto tdxOptions = tdxLaunchOptions(*settings, settings->server, a.vm);
+		if (!tdxOptions)
+			return fail(tdxOptions.error(), kExitUsage);
+		plugin::TdxLaunchStateMachine machine(backend, as, journal, *tdxOptions);
+		machine.setStepListener(progressPrinter(a.quiet));
+		outcome = machine.run();
+	} else {
+		plugin::LaunchStateMachine machine(backend, as, journal, *options);
+		machine.setStepListener(progressPrinter(a.quiet));
+		outcome = machine.run();
+	}
 	int rc = reportOutcome(outcome, a.vm, a.json);
 	if (rc != kExitOk)
 		return rc;
@@ -128,6 +141,7 @@ int runQemuCommand(int argc, char **argv)
 	SettingsOptions opts;
 	std::vector<GOptionEntry> entries = {
 		{ "vm", 0, 0, G_OPTION_ARG_STRING, &a.vm, "the VM's id at the attestation server (required)", "ID" },
+		{ "scheme", 0, 0, G_OPTION_ARG_STRING, &a.scheme, "amd-sev (default) or intel-tdx (the VM's registration)", "SCHEME" },
 		{ "policy", 0, 0, G_OPTION_ARG_STRING, &a.policy, "expected guest policy (the AS's answer must match)", "N" },
 		{ "secret-address", 0, 0, G_OPTION_ARG_STRING, &a.secretAddress, "GPA for the secret (default OVMF's)", "GPA" },
 		{ "kernel-hashes", 0, 0, G_OPTION_ARG_NONE, &a.kernelHashes, "measure -kernel/-initrd/-append (kernel-hashes=on)", nullptr },
@@ -142,7 +156,7 @@ int runQemuCommand(int argc, char **argv)
 	opts.addEntries(entries);
 	entries.push_back({});
 	if (!parseOptions("cvm-launch qemu", "-- EMULATOR [ARGS...]",
-			  "Attested SEV launch of QEMU (or cvm-sev-sim) over QMP, without libvirt.", entries.data(), argc,
+			  "Attested SEV or TDX launch of QEMU (or cvm-sev-sim) over QMP, without libvirt.", entries.data(), argc,
 			  argv))
 		return kExitUsage;
 	if (argc != 1)
@@ -151,6 +165,12 @@ int runQemuCommand(int argc, char **argv)
 		return usage("cvm-launch qemu", "expected -- EMULATOR [ARGS...]");
 	if (!a.vm || !*a.vm)
 		return usage("cvm-launch qemu", "--vm ID is required");
+	std::string scheme = a.scheme ? a.scheme : "amd-sev";
+	if (scheme != "amd-sev" && scheme != "intel-tdx")
+		return usage("cvm-launch qemu", "--scheme must be amd-sev or intel-tdx, not '" + scheme + "'");
+	if (scheme == "intel-tdx" && (a.policy || a.secretAddress || a.kernelHashes))
+		return usage("cvm-launch qemu", "--policy, --secret-address and --kernel-hashes apply to amd-sev only "
+						"(a TD's configuration comes from its registration at the attestation server)");
 	return launch(std::move(command), a, opts);
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // cvm-launch start DOMAIN: the attested launch of a libvirt domain guarded by
-// <cvm:launch> metadata (plugin/launch.h with the libvirt backend).
+// <cvm:launch> metadata (plugin/launch.h with the libvirt backend; a domain
+// with scheme="intel-tdx" takes the TD launch of plugin/tdx_launch.h).
 #define G_LOG_DOMAIN "cvm-cli"
 
 #include <csignal>
@@ -11,6 +12,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "launch_common.h"
+#include "tdx_launch.h"
 #include "cvm/plugin/as_service.h"
 #include "cvm/plugin/launch_records.h"
 #include "cvm/plugin/libvirt_backend.h"
@@ -99,6 +101,12 @@ int launchDomain(const std::string &name, const StartArgs &args, const SettingsO
 	base.vmId = vmId;
 	base.pid = getpid();
 	plugin::FileLaunchJournal journal(records, base, settings->pendingTimeout);
+	if (m.scheme == plugin::SevScheme::IntelTdx) {
+		auto tdxOptions = tdxLaunchOptions(*settings, server, vmId);
+		if (!tdxOptions)
+			return fail(tdxOptions.error(), kExitUsage);
+		return launchTdDomain(conn->get(), xml, as, journal, *tdxOptions, args.json, args.quiet);
+	}
 	bool kernelHashes = m.kernelHashes.value_or(xml.directKernelBoot());
 	plugin::LaunchStateMachine machine(**backend, as, journal,
 					   { m.policy, kernelHashes ? std::optional<bool>(true) : m.kernelHashes,
@@ -126,7 +134,7 @@ int runStartCommand(int argc, char **argv)
 	};
 	opts.addEntries(entries);
 	entries.push_back({});
-	if (!parseOptions("cvm-launch start", "DOMAIN", "Attested SEV launch of a libvirt domain with <cvm:launch> metadata.",
+	if (!parseOptions("cvm-launch start", "DOMAIN", "Attested SEV (or intel-tdx) launch of a libvirt domain with <cvm:launch> metadata.",
 			  entries.data(), argc, argv))
 		return kExitUsage;
 	if (argc != 2)

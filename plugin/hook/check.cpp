@@ -133,7 +133,7 @@ int prepareBegin(const std::string &name, const std::string &xml)
 		return kRefused;
 	}
 	LaunchRecords records(s->stateDir);
-	in.session = doc->sevSession();
+	in.session = doc->launchToken(); // SEV session, or a TD's hand-over item
 	in.record = records.read(doc->uuid());
 	in.now = g_get_real_time() / G_USEC_PER_SEC;
 	PrepareDecision d = decidePrepare(in);

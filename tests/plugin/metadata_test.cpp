@@ -42,6 +42,20 @@ TEST_CASE("defaults: nothing written, vm id from the domain UUID")
 	CHECK(effectiveVmId(*m, "uuid-1") == "web-1");
 }
 
+TEST_CASE("scheme intel-tdx: an attested TD launch, without the SEV-only knobs")
+{
+	Attrs in = { { "server", "https://as.example:8443" }, { "vm", "td-1" }, { "scheme", "intel-tdx" } };
+	auto m = parseLaunchAttributes(in);
+	REQUIRE(m.ok());
+	CHECK(m->scheme == SevScheme::IntelTdx);
+	CHECK(sevSchemeName(m->scheme) == "intel-tdx");
+	CHECK(launchAttributes(*m) == in);
+	// The refusal names the SEV-only attribute, wherever it stands.
+	auto bad = parseLaunchAttributes({ { "policy", "0x1" }, { "scheme", "intel-tdx" } });
+	REQUIRE_FALSE(bad.ok());
+	CHECK_THAT(bad.error().message(), Catch::Contains("'policy' applies to AMD SEV only"));
+}
+
 TEST_CASE("bad attributes are refused with their name")
 {
 	const Attrs bad[] = {
@@ -50,7 +64,10 @@ TEST_CASE("bad attributes are refused with their name")
 		{ { "vm", "a/b" } },
 		{ { "vm", "" } },
 		{ { "plain-start", "yes" } },
-		{ { "scheme", "intel-tdx" } },
+		{ { "scheme", "intel-sgx" } },
+		{ { "scheme", "intel-tdx" }, { "policy", "0x1" } },
+		{ { "scheme", "intel-tdx" }, { "kernel-hashes", "yes" } },
+		{ { "scheme", "intel-tdx" }, { "secret-address", "0x80f000" } },
 		{ { "policy", "0x100000000" } },
 		{ { "policy", "-1" } },
 		{ { "policy", "0x" } },

@@ -143,6 +143,9 @@ def run_tdx(url):
     status, body = request(url, "POST", "/v1/vm/td-1/tdx/launch", {}, "")
     assert status == 201, (status, body)
     check("TdxLaunchResponse", body, "POST tdx/launch 201")
+    # The host learns what to create the TD with, and only that (no measurements).
+    if body.get("launch-config") != {"tdx.td-attributes": "0x0000000010000000"}:
+        failures.append(f"POST tdx/launch: launch-config {body.get('launch-config')}, expected the registered td-attributes")
     quote = {"quote": base64.b64encode(bytes(1000)).decode(),
              "tee-public-key": base64.b64encode(b"\x04" + bytes(64)).decode()}
     check("TdxQuoteRequest", quote, "a quote request")

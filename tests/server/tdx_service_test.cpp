@@ -7,8 +7,10 @@
 // the appraisal refuses (each burning its launch).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 
+#include "cvm/attest/client.h"
 #include "cvm/attest/errors.h"
 #include "cvm/attest/protocol_tdx.h"
 #include "cvm/attest/tdx_secrets.h"
@@ -185,6 +187,50 @@ TEST_CASE("a TD with the registered measurements gets its secret, wrapped to its
 	for (const auto &e : trail.events)
 		released |= e.event == "validate" && e.result == "ok";
 	CHECK(released);
+}
+
+TEST_CASE("the TDX launch tells the host the registered launch configuration, and nothing else")
+{
+	Fixture f;
+	tdx::ReferenceValues ref = f.reference();
+	tdx::Sha384Digest owner{};
+	owner.fill(0x0e);
+	ref.mrOwner = owner;
+	ref.xfam = 0xe7;
+	REQUIRE(f.registerVm("td-config", ref).status == 201);
+
+	Answer raw = send(*f.host, "POST", "/v1/vm/td-config/tdx/launch", "{}");
+	REQUIRE(raw.status == 201);
+	JsonObject *config = json_object_get_object_member(raw.obj(), "launch-config");
+	REQUIRE(config);
+	// The KVM_TDX_INIT_VM inputs only: no MRTD, RTMR or XFAM for the host.
+	std::vector<std::string> members;
+	GList *names = json_object_get_members(config);
+	for (GList *i = names; i; i = i->next)
+		members.push_back(static_cast<const char *>(i->data));
+	g_list_free(names);
+	std::sort(members.begin(), members.end());
+	CHECK(members == std::vector<std::string>{ "tdx.mrconfigid", "tdx.mrowner", "tdx.td-attributes" });
+
+	// The host's client reads it back as the registered values.
+	ClientOptions o;
+	o.baseUrl = f.daemon->url();
+	o.timeoutSeconds = 10;
+	o.token = SecureBuffer(asBytes(test::kHostToken));
+	auto client = Client::create(std::move(o)).value();
+	TdxLaunchResponse l = client->tdxLaunch("td-config").value();
+	CHECK(l.launchConfig.mrConfigId == ref.mrConfigId);
+	CHECK(l.launchConfig.mrOwner == owner);
+	CHECK(l.launchConfig.tdAttributes == ref.tdAttributes);
+	CHECK_FALSE(l.launchConfig.mrOwnerConfig);
+	CHECK(l.launchConfig.mrtd.empty());
+	CHECK_FALSE(l.launchConfig.xfam);
+	CHECK(l.nonce.size() == kTdxNonceSize);
+
+	// The client reports the AS's refusal with its code.
+	auto sev = client->tdxLaunch("no-such-vm");
+	REQUIRE_FALSE(sev.ok());
+	CHECK(sev.error().tag() == code::kVmNotFound);
 }
 
 TEST_CASE("every appraisal failure is named and burns the launch")

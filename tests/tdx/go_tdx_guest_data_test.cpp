@@ -1,22 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// More real data from go-tdx-guest's public test data (Apache-2.0), expected
-// under shared/fixtures/tdx/ (skipped while absent):
+// A MANUAL check, not part of any suite: real data from go-tdx-guest's public
+// test data (Apache-2.0), which this project does not carry. Built as
+// build/tests/tdx/tdx-manual-go-tdx-guest-data; run it by hand with
+// $CVM_GO_TDX_GUEST_TESTDATA naming a checkout's testing/testdata directory
+// (docs/tdx.md, "The go-tdx-guest check"):
 //   ccel/ccel_table.dat, ccel/ccel_data.dat  the CCEL table and log of a GCE TD
 //   ccel/cos-113-tdx-quote.dat               that TD's quote
 //   quote_v5_sample.dat                      a real v5 (TDX 1.5) quote
 // The RTMRs replayed from the log must be the quote's: an independent check
-// of the replay against what the TDX module computed.
+// of the replay against what the TDX module computed. A missing file is an
+// error (exit 1), not a skip: whoever runs this wants the answer.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
 #include <cstdlib>
 
+#include "cvm/common/file.h"
 #include "cvm/tdx/appraisal.h"
 #include "cvm/tdx/eventlog.h"
 #include "cvm/tdx/quote_verify.h"
 #include "tdx_test_support.h"
-#include "test_support.h"
 
 using namespace cvm;
 using namespace cvm::tdx;
@@ -25,11 +29,16 @@ namespace {
 
 Bytes need(const char *rel)
 {
-	std::string path = cvm::test::fixture(rel);
-	auto b = readFile(path);
+	const char *dir = getenv("CVM_GO_TDX_GUEST_TESTDATA");
+	if (!dir || !*dir) {
+		fprintf(stderr, "set CVM_GO_TDX_GUEST_TESTDATA to go-tdx-guest's testing/testdata directory "
+				"(docs/tdx.md, \"The go-tdx-guest check\")\n");
+		exit(1);
+	}
+	auto b = readFile(std::string(dir) + "/" + rel);
 	if (!b) {
-		fprintf(stderr, "SKIP: %s (see tests/tdx/go_tdx_guest_data_test.cpp)\n", b.error().message().c_str());
-		exit(77);
+		fprintf(stderr, "%s\n", b.error().message().c_str());
+		exit(1);
 	}
 	return *b;
 }
@@ -45,9 +54,9 @@ QuoteVerifyOptions at2026()
 
 TEST_CASE("the GCE CCEL log replays to the RTMRs of its quote")
 {
-	Bytes tableBytes = need("tdx/ccel/ccel_table.dat");
-	Bytes data = need("tdx/ccel/ccel_data.dat");
-	Bytes quoteBytes = need("tdx/ccel/cos-113-tdx-quote.dat");
+	Bytes tableBytes = need("ccel/ccel_table.dat");
+	Bytes data = need("ccel/ccel_data.dat");
+	Bytes quoteBytes = need("ccel/cos-113-tdx-quote.dat");
 
 	auto table = parseCcelTable(tableBytes);
 	REQUIRE(table.ok());
@@ -92,7 +101,7 @@ TEST_CASE("the GCE CCEL log replays to the RTMRs of its quote")
 
 TEST_CASE("the real v5 quote (TDX 1.5 body) verifies")
 {
-	Bytes bytes = need("tdx/quote_v5_sample.dat");
+	Bytes bytes = need("quote_v5_sample.dat");
 	auto q = parseQuote(bytes);
 	REQUIRE(q.ok());
 	CHECK(q->header.version == 5);

@@ -144,6 +144,12 @@ void asBodySeeds()
 	Bytes nonce(kTdxNonceSize, 0x5a);
 	std::string launch = json::serialize(tdxLaunchResponseToJson(TdxLaunchResponse{ "launch-1", nonce, 1767225600 }).get());
 	put("as_tdx_bodies", "launch-response", asBytes(launch));
+	TdxLaunchResponse configured{ "launch-2", nonce, 1767225600 };
+	configured.launchConfig.tdAttributes = 0x10000000;
+	configured.launchConfig.mrConfigId = sample.body.mrConfigId;
+	configured.launchConfig.mrOwner = sample.body.mrOwner;
+	put("as_tdx_bodies", "launch-response-config",
+	    asBytes(json::serialize(tdxLaunchResponseToJson(configured).get())));
 	TdxQuoteResponse qr;
 	qr.hasSecret = true;
 	qr.secrets = wrapTdxSecrets(point, nonce, "launch-1", asBytes("table")).value();

@@ -26,6 +26,7 @@
 
 #include "cvm/attest/http_transport.h"
 #include "cvm/attest/protocol.h"
+#include "cvm/attest/protocol_tdx.h"
 #include "cvm/common/error.h"
 #include "cvm/common/secure_buffer.h"
 
@@ -48,6 +49,8 @@ public:
 	Result<ValidateResponse> validate(std::string_view vmId, std::string_view launchId,
 					  const ValidateRequest &request);
 	Status end(std::string_view vmId, std::string_view launchId, std::string_view reason = {});
+	// intel-tdx: POST /v1/vm/{id}/tdx/launch (launch id, nonce, launch configuration).
+	Result<TdxLaunchResponse> tdxLaunch(std::string_view vmId);
 
 	template<typename T>
 	using Callback = std::function<void(Result<T>)>;

@@ -4,7 +4,8 @@
 // "Intel TDX"):
 //
 //   PUT  /v1/vm/{id}                       {"scheme": "intel-tdx", "tdx-reference": {...}, ...}
-//   POST /v1/vm/{id}/tdx/launch            {}  ->  201 TdxLaunchResponse (launch id + nonce)
+//   POST /v1/vm/{id}/tdx/launch            {}  ->  201 TdxLaunchResponse (launch id + nonce
+//                                          + the launch configuration the host must set)
 //   POST /v1/vm/{id}/launch/{lid}/quote    TdxQuoteRequest  ->  200 TdxQuoteResponse
 //   POST /v1/vm/{id}/launch/{lid}/end      as for SEV
 //
@@ -35,6 +36,12 @@ struct TdxLaunchResponse {
 	std::string launchId;
 	Bytes nonce; // kTdxNonceSize random bytes, single use
 	int64_t expiresAt = 0;
+	// "launch-config": what the host sets when it creates the TD, from the
+	// registration (tdx::launchValuesOf: td-attributes, mrconfigid, mrowner,
+	// mrownerconfig; absent members = QEMU's defaults). Not secret; the
+	// quote appraisal checks the TD was created with exactly these, so a
+	// host that changes them only gets its launch refused.
+	tdx::ReferenceValues launchConfig;
 };
 
 struct TdxQuoteRequest {

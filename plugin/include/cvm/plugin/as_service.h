@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// The state machine's AttestationService over the real AS client
+// The state machines' AttestationService (SEV) and TdxAttestationService over the real AS client
 // (attest/client.h): one VM id, one client with its token, CA and timeout.
 #pragma once
 
@@ -9,10 +9,11 @@
 
 #include "cvm/attest/client.h"
 #include "cvm/plugin/launch.h"
+#include "cvm/plugin/tdx_launch.h"
 
 namespace cvm::plugin {
 
-class ClientAttestationService : public AttestationService
+class ClientAttestationService : public AttestationService, public TdxAttestationService
 {
 public:
 	ClientAttestationService(std::unique_ptr<attest::Client> client, std::string vmId)
@@ -32,6 +33,7 @@ public:
 	{
 		return client_->end(vmId_, launchId, reason);
 	}
+	Result<attest::TdxLaunchResponse> tdxLaunch() override { return client_->tdxLaunch(vmId_); }
 
 private:
 	std::unique_ptr<attest::Client> client_;

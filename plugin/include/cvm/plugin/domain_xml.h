@@ -23,6 +23,10 @@
 
 typedef struct _xmlDoc xmlDoc;
 
+namespace cvm::tdx {
+struct TdxGuestConfig;
+}
+
 namespace cvm::plugin {
 
 inline constexpr size_t kMaxDomainXmlSize = 16u << 20;
@@ -64,6 +68,16 @@ public:
 
 	// Replaces any <launchSecurity> with an SEV one carrying `sev`.
 	Status setSevLaunchSecurity(const SevLaunchSecurity &sev);
+
+	// intel-tdx (domain_xml_tdx.cpp): replaces any <launchSecurity> with
+	// <launchSecurity type='tdx'> for `config` and sets the hand-over item
+	// <sysinfo type='fwcfg'><entry name='opt/org.cvm-launch/tdx-launch'>.
+	Status setTdxLaunch(const tdx::TdxGuestConfig &config, std::string_view handover);
+
+	// What ties this definition to one prepared launch, as the pending
+	// record holds it (base64): the SEV <session>, or for a TD the hand-over
+	// entry's text. nullopt when the definition carries neither.
+	std::optional<std::string> launchToken() const;
 
 	// The document as text (the root element and any top-level comments, no
 	// XML declaration: the form libvirt itself writes).

@@ -33,7 +33,8 @@ struct PrepareDecision {
 struct PrepareInput {
 	std::string name;
 	Result<std::optional<LaunchMetadata>> metadata = std::optional<LaunchMetadata>();
-	std::optional<std::string> session;                    // <launchSecurity type='sev'><session>
+	std::optional<std::string> session;                    // DomainXml::launchToken(): the SEV
+	                                                       // <session> or a TD's hand-over item
 	Result<std::optional<LaunchRecord>> record = std::optional<LaunchRecord>();
 	int64_t now = 0;                                       // unix seconds
 };

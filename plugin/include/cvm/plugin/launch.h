@@ -31,9 +31,11 @@
 
 namespace cvm::plugin {
 
-enum class LaunchStep { Certificates, AsLaunch, Start, Measure, Validate, Inject, Resume };
-inline constexpr int kLaunchStepCount = 7;
-// "certificates", "as-launch", "start", "measure", "validate", "inject", "resume".
+// Platform is the intel-tdx launch's first step (tdx_launch.h); an SEV launch
+// runs the other seven.
+enum class LaunchStep { Certificates, AsLaunch, Start, Measure, Validate, Inject, Resume, Platform };
+inline constexpr int kLaunchStepCount = 7; // of an SEV launch
+// "certificates", "as-launch", "start", "measure", "validate", "inject", "resume", "platform".
 std::string_view launchStepName(LaunchStep step);
 
 // What the platform reports about itself (virNodeGetSEVInfo / query-sev-capabilities).

@@ -7,12 +7,13 @@
 //               server="https://as.example:8443"   AS URL (default: the host's `server` setting)
 //               vm="UUID"                          VM id at the AS (default: the domain's UUID)
 //               plain-start="refuse|attest"        what a plain virsh start/autostart does
-//               scheme="amd-sev|amd-sev-es"        expected scheme (default amd-sev)
+//               scheme="amd-sev|amd-sev-es|intel-tdx"  expected scheme (default amd-sev);
+//                                                  intel-tdx: an attested TD launch (docs/tdx.md)
 //               policy="0x1"                       expected guest policy (the AS decides it; a
-//                                                  different answer is refused)
+//                                                  different answer is refused; SEV only)
 //               ca="/etc/cvm-launch/as-ca.pem"     CA bundle for this AS's TLS
-//               kernel-hashes="yes|no"             default: yes for direct kernel boot
-//               secret-address="0x..."/>           GPA of the secret area (default: OVMF's)
+//               kernel-hashes="yes|no"             default: yes for direct kernel boot (SEV only)
+//               secret-address="0x..."/>           GPA of the secret area (default: OVMF's; SEV only)
 //
 // Schema: config/cvm-launch-metadata.rng, docs/domain-metadata.md. The element
 // comes from an XML document anyone who may define domains can write, so every
@@ -36,7 +37,8 @@ inline constexpr std::string_view kMetadataElement = "launch";
 inline constexpr std::string_view kMetadataPrefix = "cvm";
 
 enum class PlainStart { Refuse, Attest };
-enum class SevScheme { Sev, SevEs };
+// The launch scheme (the name predates intel-tdx).
+enum class SevScheme { Sev, SevEs, IntelTdx };
 
 std::string_view plainStartName(PlainStart p);
 std::string_view sevSchemeName(SevScheme s);

@@ -16,6 +16,14 @@
 //
 // Every monitor command is bounded by the step timeout; a process that exits
 // is reported with how it ended.
+//
+// The same backend launches a TD (TdxLaunchBackend, qmp_tdx.cpp):
+//   checkTdxPlatform  a probe (EMULATOR -S -machine none …): qom-list-types
+//                     must offer tdx-guest (QEMU >= 10.1), then quit
+//   startTd           ARGS with the -machine wiring, -object <tdx-guest JSON>,
+//                     -S -qmp unix:…, -fw_cfg name=opt/org.cvm-launch/tdx-launch,
+//                     file=… (the hand-over, removed once the monitor answers)
+//   resume, destroy   as above
 #pragma once
 
 #include <chrono>
@@ -27,6 +35,7 @@
 
 #include "cvm/common/gptr.h"
 #include "cvm/plugin/launch.h"
+#include "cvm/plugin/tdx_launch.h"
 
 namespace cvm::qmp {
 class SyncClient;
@@ -51,7 +60,7 @@ struct QmpBackendOptions {
 	std::string logFile;
 };
 
-class QmpBackend : public LaunchBackend
+class QmpBackend : public LaunchBackend, public TdxLaunchBackend
 {
 public:
 	explicit QmpBackend(QmpBackendOptions options);
@@ -64,6 +73,9 @@ public:
 			    std::optional<uint64_t> guestAddress) override;
 	Status resume() override;
 	Status destroy() override;
+
+	Status checkTdxPlatform() override;
+	Status startTd(const TdxStartParameters &parameters) override;
 
 	// After a successful launch: the guest keeps running; the backend lets go
 	// of it (no kill at destruction). Returns its pid.

@@ -30,6 +30,8 @@ struct Settings {
 	std::string connectUri = "qemu:///system";
 	unsigned pendingTimeout = 300;          // seconds a pending-launch record authorises a start
 	unsigned endTimeout = 10;               // seconds the hook's AS notification may take
+	std::string tdxQgs;                     // a TD's quote generation service: absolute UNIX
+	                                        // socket path or vsock:CID:PORT ("" = none given)
 };
 
 // One setting as it appears in the file and on the command line.

@@ -32,6 +32,7 @@
 #include "cvm/common/error.h"
 #include "cvm/common/gptr.h"
 #include "cvm/tdx/quote.h"
+#include "cvm/tdx/reference.h"
 #include "cvm/tdx/types.h"
 
 namespace cvm::tdx {
@@ -100,5 +101,56 @@ Result<std::string> libvirtLaunchSecurityXml(const TdxGuestConfig &config);
 
 // Replaces any <launchSecurity> under the <domain> root of `domain` with ours.
 Status setLibvirtLaunchSecurity(xmlDocPtr domain, const TdxGuestConfig &config);
+
+// --- Wiring a launch (launch_plan.cpp, launch_libvirt.cpp) -----------------
+
+// What the host sets when it creates the TD, taken from the owner's
+// registration: TD attributes, MRCONFIGID, MROWNER, MROWNERCONFIG (the
+// KVM_TDX_INIT_VM inputs the TD report shows). MRTD, RTMRs and XFAM are not
+// launch configuration (they follow from firmware, boot and CPU).
+ReferenceValues launchValuesOf(const ReferenceValues &reference);
+// Refuses values with members that are not launch configuration.
+Status checkLaunchValuesOnly(const ReferenceValues &values);
+// Refuses values that are not launch configuration, then builds and
+// validates the tdx-guest configuration (a DEBUG TD or attributes QEMU does
+// not support are refused here, before anything starts).
+Result<TdxGuestConfig> guestConfigFromLaunchValues(const ReferenceValues &values, std::string id = "tdx0");
+
+// A QGS address as an admin writes it: an absolute UNIX socket path, or
+// "vsock:CID:PORT". Empty text is an error (callers treat "unset" themselves).
+Result<SocketAddress> parseSocketAddress(std::string_view text);
+std::string socketAddressText(const SocketAddress &address);
+
+// The emulator's argument vector with the TD wired in: every -machine / -M
+// option is checked (addConfidentialGuestSupport), the last one gets
+// confidential-guest-support=<id> (a "-machine confidential-guest-support=<id>"
+// is appended when there is none), then "-object <tdx-guest JSON>" is
+// appended. An ARGS that already creates a tdx-guest object is refused: the
+// TD's configuration comes from the attestation server.
+Result<std::vector<std::string>> tdxEmulatorArguments(const std::vector<std::string> &args,
+						      const TdxGuestConfig &config);
+
+// The fw_cfg item through which the host hands the TD its launch (AS URL, VM
+// id, launch id, nonce; nothing secret): QEMU `-fw_cfg name=…,file=…`, libvirt
+// <sysinfo type='fwcfg'><entry name='…'>. In the guest:
+// /sys/firmware/qemu_fw_cfg/by_name/opt/org.cvm-launch/tdx-launch/raw.
+constexpr std::string_view kFwCfgLaunchItem = "opt/org.cvm-launch/tdx-launch";
+// "name=<name>,file=<path>" with commas doubled (QEMU option syntax). Refuses
+// names QEMU refuses (not under opt/, 56 bytes or more).
+Result<std::string> fwCfgFileArgument(std::string_view name, std::string_view path);
+
+// Adds or replaces <sysinfo type='fwcfg'><entry name='NAME'>VALUE</entry>
+// under the <domain> root (libvirt >= 6.5), keeping other entries.
+Status setLibvirtFwCfgEntry(xmlDocPtr domain, std::string_view name, std::string_view value);
+// The text of that entry; nullopt when absent.
+std::optional<std::string> libvirtFwCfgEntry(xmlDocPtr domain, std::string_view name);
+
+// libvirt's <launchSecurity type='tdx'>: upstream libvirt gained it during
+// the 11.x series (believed 11.7.0); older libvirt does not know the type.
+// `version` as virConnectGetLibVersion reports it (major * 1000000 + minor *
+// 1000 + micro). Refuses anything below 11.0.0 with a message naming the
+// version; a libvirt 11 without TDX support refuses the XML itself.
+constexpr unsigned long kLibvirtTdxMinVersion = 11000000;
+Status checkLibvirtTdxVersion(unsigned long version);
 
 } // namespace cvm::tdx
