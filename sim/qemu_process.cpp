@@ -208,9 +208,11 @@ void onTermSignal(int sig, siginfo_t *info, void *)
 		termSignal.senderPid = info ? info->si_pid : 0;
 		termSignal.number = sig;
 	}
+	int saved = errno;
 	char byte = 1;
 	ssize_t n = write(termSignal.pipe[1], &byte, 1);
 	(void)n;
+	errno = saved;
 }
 
 // qemu_get_pid_name: the first argument of the sender's command line.
