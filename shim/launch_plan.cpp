@@ -51,6 +51,8 @@ Scan scanOptions(const std::vector<QemuOption> &options, LaunchPlan &plan)
 			s.blockdevs.push_back(i);
 		} else if (n == "pflash") {
 			s.pflashes.push_back(i);
+		} else if (n == "S") {
+			plan.startPaused = true;
 		} else if (n == "daemonize") {
 			plan.daemonize = true;
 			plan.dropped.push_back(i);
@@ -246,8 +248,8 @@ Status readSevGuest(LaunchPlan &plan, const Scan &s)
 	if (s.smp)
 		sev.vcpus = CVM_TRY(smpCpus(opt(s.smp)));
 	sev.cpuModel = splitOptionList(opt(s.cpu)).front();
-	if (sev.kernelHashes && sev.kernel.empty())
-		return usage("sev-guest kernel-hashes=on needs -kernel");
+	// kernel-hashes=on without -kernel is accepted: QEMU adds the hashes
+	// table only when it loads a kernel (x86_load_linux).
 	plan.dropped.push_back(*found);
 	plan.sev = std::move(sev);
 	return {};

@@ -3,6 +3,7 @@
 
 #include "cvm/shim/monitor_link.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -16,6 +17,8 @@ namespace cvm::shim {
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
+// As many descriptors as QEMU takes in one message (SOCKET_MAX_FDS).
+constexpr size_t kMaxPassedFds = 16;
 
 Status setNonBlocking(int fd)
 {
@@ -41,6 +44,69 @@ std::optional<std::string> readAvailable(int fd)
 			return std::nullopt;
 		return std::string();
 	}
+}
+
+// readAvailable for the client's end: also takes the descriptors passed
+// with the bytes (SCM_RIGHTS), close-on-exec.
+std::optional<std::string> receiveAvailable(int fd, std::vector<UniqueFd> &fds)
+{
+	std::string buf(kReadChunk, '\0');
+	alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)];
+	for (;;) {
+		struct iovec iov = { buf.data(), buf.size() };
+		struct msghdr msg = {};
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = control;
+		msg.msg_controllen = sizeof(control);
+		ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return std::nullopt;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n >= 0 && c; c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < count; ++i) {
+				int passed;
+				std::memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				fds.emplace_back(passed);
+			}
+		}
+		if (msg.msg_flags & MSG_CTRUNC)
+			g_warning("the monitor client passed more than %zu descriptors: the rest were dropped",
+				  kMaxPassedFds);
+		if (n > 0) {
+			buf.resize(static_cast<size_t>(n));
+			return buf;
+		}
+		return std::string();
+	}
+}
+
+// send() of up to `len` bytes, with `fds` (may be empty) on the first byte.
+ssize_t sendWithFds(int fd, const char *data, size_t len, const std::vector<UniqueFd> &fds)
+{
+	if (fds.empty())
+		return ::send(fd, data, len, MSG_NOSIGNAL);
+	alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
+	size_t count = std::min(fds.size(), kMaxPassedFds);
+	struct iovec iov = { const_cast<char *>(data), len };
+	struct msghdr msg = {};
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = control;
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * count);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * count);
+	for (size_t i = 0; i < count; ++i) {
+		int v = fds[i].get();
+		std::memcpy(CMSG_DATA(c) + i * sizeof(int), &v, sizeof(int));
+	}
+	return ::sendmsg(fd, &msg, MSG_NOSIGNAL);
 }
 
 } // namespace
@@ -112,6 +178,8 @@ void MonitorLink::closeQemu()
 {
 	stopChannel(qemu_);
 	qemu_.fd.reset();
+	qemu_.out.clear();
+	qemu_.fdsAt.clear();
 	if (onQemuClosed)
 		onQemuClosed();
 }
@@ -156,7 +224,8 @@ gboolean MonitorLink::onQemuReadable(gint fd, GIOCondition, gpointer p)
 gboolean MonitorLink::onClientReadable(gint fd, GIOCondition, gpointer p)
 {
 	auto *self = static_cast<MonitorLink *>(p);
-	auto data = readAvailable(fd);
+	std::vector<UniqueFd> fds;
+	auto data = receiveAvailable(fd, fds);
 	if (!data)
 		return G_SOURCE_CONTINUE;
 	if (data->empty()) {
@@ -164,7 +233,7 @@ gboolean MonitorLink::onClientReadable(gint fd, GIOCondition, gpointer p)
 		self->dropClient();
 		return G_SOURCE_REMOVE;
 	}
-	self->core_.fromClient(*data);
+	self->core_.fromClient(*data, std::move(fds));
 	self->pump();
 	return G_SOURCE_CONTINUE;
 }
@@ -177,7 +246,7 @@ void MonitorLink::pump()
 			onGreeting();
 	}
 	if (qemu_.fd.isValid())
-		queue(qemu_, core_.takeToQemu());
+		queueToQemu(core_.takeToQemu());
 	if (client_.fd.isValid())
 		queue(client_, core_.takeToClient());
 }
@@ -191,12 +260,34 @@ void MonitorLink::queue(Channel &ch, std::string bytes)
 		ch.outWatch = g_unix_fd_add(ch.fd.get(), G_IO_OUT, onWritable, this);
 }
 
+void MonitorLink::queueToQemu(std::vector<QemuWrite> writes)
+{
+	for (auto &w : writes) {
+		if (!w.fds.empty())
+			qemu_.fdsAt.emplace_back(qemu_.out.size(), std::move(w.fds));
+		queue(qemu_, std::move(w.bytes));
+	}
+}
+
+// Sends what is queued; descriptors go with the byte they belong to (a
+// send stops short of the next such byte so that it starts the next message).
 bool MonitorLink::writeSome(Channel &ch)
 {
+	static const std::vector<UniqueFd> none;
 	while (!ch.out.empty()) {
-		ssize_t n = ::send(ch.fd.get(), ch.out.data(), ch.out.size(), MSG_NOSIGNAL);
+		bool withFds = !ch.fdsAt.empty() && ch.fdsAt.front().first == 0;
+		size_t len = ch.out.size();
+		if (withFds && ch.fdsAt.size() > 1)
+			len = std::min(len, ch.fdsAt[1].first);
+		else if (!withFds && !ch.fdsAt.empty())
+			len = std::min(len, ch.fdsAt.front().first);
+		ssize_t n = sendWithFds(ch.fd.get(), ch.out.data(), len, withFds ? ch.fdsAt.front().second : none);
 		if (n > 0) {
 			ch.out.erase(0, static_cast<size_t>(n));
+			if (withFds)
+				ch.fdsAt.pop_front(); // the kernel holds its own references now
+			for (auto &a : ch.fdsAt)
+				a.first -= static_cast<size_t>(n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -204,6 +295,7 @@ bool MonitorLink::writeSome(Channel &ch)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return true;
 		ch.out.clear(); // the peer is gone; its read side reports EOF
+		ch.fdsAt.clear();
 		return false;
 	}
 	return true;

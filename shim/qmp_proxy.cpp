@@ -105,15 +105,21 @@ void ProxyCore::clientDisconnected()
 	clientActive_ = false;
 	clientNegotiated_ = false;
 	toClient_.clear();
+	clientFds_.clear(); // QEMU closes a gone client's descriptors too
 	// Local answers for the old client are dropped; forwarded ones stay
 	// queued until QEMU answers them (then they are dropped too).
 	flush();
 }
 
-void ProxyCore::fromClient(std::string_view bytes)
+void ProxyCore::fromClient(std::string_view bytes, std::vector<UniqueFd> fds)
 {
 	if (!clientActive_)
 		return;
+	if (!fds.empty()) {
+		if (!clientFds_.empty())
+			g_debug("%zu passed descriptor(s) replaced before any command took them", clientFds_.size());
+		clientFds_ = std::move(fds);
+	}
 	for (auto &f : clientSplitter_.feed(bytes)) {
 		if (f.isError()) {
 			answer(qmp::buildErrorReply("GenericError",
@@ -178,7 +184,11 @@ void ProxyCore::command(qmp::Command cmd)
 void ProxyCore::forward(const qmp::Command &cmd, bool capabilities)
 {
 	JsonObject *args = cmd.arguments ? json_node_get_object(cmd.arguments.get()) : nullptr;
-	toQemu_ += qmp::frameClientMessage(qmp::buildCommand(cmd.name, args, cmd.id.get()));
+	std::string bytes = qmp::frameClientMessage(qmp::buildCommand(cmd.name, args, cmd.id.get()));
+	if (toQemu_.empty() || !clientFds_.empty())
+		toQemu_.push_back(QemuWrite{ std::move(bytes), std::exchange(clientFds_, {}) });
+	else
+		toQemu_.back().bytes += bytes;
 	pending_.push_back(Pending{ generation_, true, capabilities, false, {} });
 }
 

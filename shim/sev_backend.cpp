@@ -34,6 +34,7 @@ public:
 
 private:
 	Status boot(const SevGuestSpec &spec);
+	Status finishLaunch();
 
 	std::unique_ptr<sim::Platform> platform_;
 	sim::BootedGuest guest_;
@@ -78,6 +79,14 @@ Status SimBackend::boot(const SevGuestSpec &spec)
 	return {};
 }
 
+Status SimBackend::finishLaunch()
+{
+	if (Status s = context_.launch->finish(); !s)
+		return Error(s.error().code(), "sev_launch_finish: " + s.error().message());
+	g_info("LAUNCH_FINISH: the SEV guest runs");
+	return {};
+}
+
 Status SimBackend::init(const ShimConfig &config, const LaunchPlan &plan)
 {
 	auto platform = sim::Platform::load(config.stateDir);
@@ -97,6 +106,10 @@ Status SimBackend::init(const ShimConfig &config, const LaunchPlan &plan)
 		CVM_CHECK(boot(*plan.sev));
 		context_.launch = guest_.launch.get();
 		context_.secretAreaBase = guest_.secretAreaBase;
+		// Without -S QEMU runs the guest as soon as it is built, and its
+		// run-state change runs LAUNCH_FINISH: no secret can be injected.
+		if (!plan.startPaused)
+			CVM_CHECK(finishLaunch());
 	}
 	context_.testCommands = config.testCommands && plan.sev;
 	sim::registerSevCommands(dispatcher_, context_);
@@ -107,10 +120,8 @@ Disposition SimBackend::filter(const qmp::Command &c)
 {
 	if (c.name == "cont" && context_.launch && context_.launch->state() == sim::SevState::LaunchSecret) {
 		// QEMU runs LAUNCH_FINISH when the VM first runs; a refusal keeps it paused.
-		if (Status s = context_.launch->finish(); !s)
-			return Disposition::reply(
-				Error(ErrorCode::Remote, "sev_launch_finish: " + s.error().message(), "GenericError"));
-		g_info("LAUNCH_FINISH: the SEV guest runs");
+		if (Status s = finishLaunch(); !s)
+			return Disposition::reply(Error(ErrorCode::Remote, s.error().message(), "GenericError"));
 		return Disposition::forward();
 	}
 	if (!context_.platform || !dispatcher_.has(c.name) || !interceptedFor(c.name, context_.launch))

@@ -2,7 +2,8 @@
 //
 // The SEV side of the shim: the simulated secure processor behind the QMP
 // commands QEMU would answer from the real one, and the guest's launch
-// (LAUNCH_START at start-up, LAUNCH_FINISH at the first `cont`).
+// (LAUNCH_START at start-up, LAUNCH_FINISH at the first `cont`, or at
+// start-up when QEMU runs without -S).
 #pragma once
 
 #include <memory>

@@ -93,4 +93,11 @@ FwStatus statusForSevTag(std::string_view tag)
 	return FwStatus::InvalidParam;
 }
 
+std::string qemuFwErrorText(const Error &error)
+{
+	int status = firmwareStatus(error).value_or(static_cast<int>(FwStatus::InvalidParam));
+	return "ret=" + std::to_string(kKvmFirmwareFailureRet) + " fw_error=" + std::to_string(status) + " '" +
+	       fwStatusText(status) + "'";
+}
+
 } // namespace cvm::sim

@@ -31,7 +31,7 @@ Result<Bytes> readBase64File(const std::string &path)
 	gsize size = 0;
 	if (!g_file_get_contents(path.c_str(), &text, &size, &raw)) {
 		GErrorPtr err(raw);
-		return fail("failed to read '" + path + "' (" + err->message + ")" + kContextFailed);
+		return fail("SEV: Failed to read '" + path + "' (" + err->message + ")" + kContextFailed);
 	}
 	GCharPtr owned(text);
 	gsize len = 0;
@@ -51,6 +51,14 @@ Result<LaunchStartParams> startParams(const SevGuestObject &sev)
 	if (sev.sessionFile)
 		p.session = CVM_TRY(readBase64File(*sev.sessionFile));
 	return p;
+}
+
+// sev_encrypt_flash's failure (the firmware image and the hashes table alike):
+// sev_launch_update_data's line, then its own.
+std::string updateFailure(const Error &e)
+{
+	g_info("LAUNCH_UPDATE_DATA refused: %s", e.message().c_str());
+	return "sev_launch_update_data: LAUNCH_UPDATE " + qemuFwErrorText(e) + "\nSEV: Failed to encrypt pflash rom";
 }
 
 Status checkPhysBits(const Platform &platform, const SevGuestObject &sev)
@@ -84,9 +92,7 @@ Status measureKernelHashes(GuestLaunch &launch, const GuestBootConfig &config, c
 		return fail("SEV: " + hashes.error().message());
 	Bytes tableBytes = sev::buildSevHashTable(*hashes);
 	if (Status s = launch.updateData(tableBytes); !s)
-		return fail(std::string("sev_launch_update_data: LAUNCH_UPDATE ret=-1 fw_error=") +
-			    std::to_string(firmwareStatus(s.error()).value_or(0)) + " '" +
-			    fwStatusText(firmwareStatus(s.error()).value_or(0)) + "'");
+		return fail(updateFailure(s.error()));
 	return {};
 }
 
@@ -99,9 +105,7 @@ Status measureVmsas(GuestLaunch &launch, const GuestBootConfig &config, const se
 	sev::VmsaPages pages = CVM_TRY(sev::buildVmsas(*table, options));
 	for (unsigned cpu = 0; cpu < config.vcpus; ++cpu)
 		if (Status s = launch.updateVmsa(cpu == 0 ? pages.bsp : pages.ap); !s)
-			return fail("sev_launch_update_vmsa: LAUNCH_UPDATE_VMSA ret=-1 fw_error=" +
-				    std::to_string(firmwareStatus(s.error()).value_or(0)) + " '" +
-				    fwStatusText(firmwareStatus(s.error()).value_or(0)) + "'");
+			return fail("sev_launch_update_vmsa: LAUNCH_UPDATE_VMSA " + qemuFwErrorText(s.error()));
 	return {};
 }
 
@@ -128,7 +132,7 @@ Result<BootedGuest> bootSevGuest(const Platform &platform, const GuestBootConfig
 	auto parsed = sev::OvmfFooterTable::parse(*image);
 	const sev::OvmfFooterTable *table = parsed ? &*parsed : nullptr;
 	if (Status s = guest.launch->updateData(*image); !s)
-		return fail("failed to encrypt pflash rom (" + s.error().message() + ")");
+		return fail(updateFailure(s.error()));
 	if (config.kernel && config.sev.kernelHashes)
 		CVM_CHECK(measureKernelHashes(*guest.launch, config, table));
 	if (guest.launch->sevEs())

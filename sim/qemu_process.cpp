@@ -22,6 +22,7 @@
 #include "cvm/common/file.h"
 #include "cvm/common/gptr.h"
 #include "cvm/sim/faults.h"
+#include "cvm/sim/firmware_status.h"
 #include "cvm/sim/guest_boot.h"
 #include "cvm/sim/machine.h"
 #include "cvm/sim/qmp_server.h"
@@ -59,7 +60,6 @@ struct Process {
 	std::unique_ptr<Machine> machine;
 	std::vector<std::unique_ptr<QmpServer>> servers;
 	GMainLoopPtr loop{ g_main_loop_new(nullptr, FALSE) };
-	int signal = 0;
 
 	Status configure(int argc, char **argv);
 	Status boot();
@@ -131,8 +131,8 @@ Status Process::serve()
 	machine->onFirstRun = [launch]() -> Status {
 		if (launch && launch->state() != SevState::Running)
 			if (Status s = launch->finish(); !s) {
-				fprintf(stderr, "%s: sev_launch_finish: LAUNCH_FINISH ret=-1 (%s)\n", g_get_prgname(),
-					s.error().message().c_str());
+				fprintf(stderr, "%s: sev_launch_finish: LAUNCH_FINISH %s\n", g_get_prgname(),
+					qemuFwErrorText(s.error()).c_str());
 				exit(1);
 			}
 		return {};
@@ -192,10 +192,67 @@ Status daemonizeAndWritePid(const QemuOptions &options)
 	return options.daemonize ? Status() : writePid(getpid());
 }
 
-gboolean onSignal(gpointer data)
+// QEMU's termsig_handler keeps the signal and its sender (SA_SIGINFO); the
+// main loop then reports it (qemu_kill_report) and shuts down. A pipe wakes
+// the loop: the handler may only write(2).
+struct TermSignal {
+	int pipe[2] = { -1, -1 };
+	volatile sig_atomic_t number = 0;
+	volatile sig_atomic_t senderPid = 0;
+};
+TermSignal termSignal;
+
+void onTermSignal(int sig, siginfo_t *info, void *)
+{
+	if (!termSignal.number) {
+		termSignal.senderPid = info ? info->si_pid : 0;
+		termSignal.number = sig;
+	}
+	int saved = errno;
+	char byte = 1;
+	ssize_t n = write(termSignal.pipe[1], &byte, 1);
+	(void)n;
+	errno = saved;
+}
+
+// qemu_get_pid_name: the first argument of the sender's command line.
+std::string senderName(pid_t pid)
+{
+	gchar *text = nullptr;
+	if (!g_file_get_contents(("/proc/" + std::to_string(pid) + "/cmdline").c_str(), &text, nullptr, nullptr))
+		return "<unknown process>";
+	GCharPtr owned(text);
+	return text; // up to the first NUL
+}
+
+Status installTermSignals()
+{
+	GError *raw = nullptr;
+	if (!g_unix_open_pipe(termSignal.pipe, FD_CLOEXEC, &raw)) {
+		GErrorPtr err(raw);
+		return Error(ErrorCode::Io, std::string("cannot create the signal pipe: ") + err->message);
+	}
+	g_unix_set_fd_nonblocking(termSignal.pipe[1], TRUE, nullptr);
+	struct sigaction sa = {};
+	sa.sa_sigaction = onTermSignal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (int sig : { SIGTERM, SIGINT, SIGHUP })
+		if (sigaction(sig, &sa, nullptr) != 0)
+			return Error(ErrorCode::Io, std::string("sigaction: ") + strerror(errno));
+	return {};
+}
+
+gboolean onSignal(gint, GIOCondition, gpointer data)
 {
 	auto *p = static_cast<Process *>(data);
-	fprintf(stderr, "%s: terminating on signal %d\n", g_get_prgname(), p->signal);
+	int sig = termSignal.number;
+	pid_t pid = termSignal.senderPid;
+	if (pid == 0)
+		fprintf(stderr, "%s: terminating on signal %d\n", g_get_prgname(), sig);
+	else
+		fprintf(stderr, "%s: terminating on signal %d from pid %d (%s)\n", g_get_prgname(), sig,
+			static_cast<int>(pid), senderName(pid).c_str());
 	p->machine->shutdown("host-signal");
 	for (auto &s : p->servers)
 		s->flush();
@@ -216,20 +273,9 @@ int runQemuProcess(int argc, char **argv)
 		return die(s.error().message());
 	if (Status s = daemonizeAndWritePid(p.options); !s)
 		return die(s.error().message());
-	struct SignalSlot {
-		Process *process;
-		int number;
-	};
-	static SignalSlot slots[3];
-	int numbers[] = { SIGTERM, SIGINT, SIGHUP };
-	for (int i = 0; i < 3; ++i) {
-		slots[i] = { &p, numbers[i] };
-		g_unix_signal_add(numbers[i], +[](gpointer d) -> gboolean {
-			auto *slot = static_cast<SignalSlot *>(d);
-			slot->process->signal = slot->number;
-			return onSignal(slot->process);
-		}, &slots[i]);
-	}
+	if (Status s = installTermSignals(); !s)
+		return die(s.error().message());
+	g_unix_fd_add(termSignal.pipe[0], G_IO_IN, onSignal, &p);
 	g_main_loop_run(p.loop.get());
 	if (p.options.pidfile)
 		unlink(p.options.pidfile->c_str());

@@ -293,7 +293,12 @@ void QmpSession::handleCommand(JsonNode *message)
 							    qmp::isSensitiveCommand(command->name, args))
 					    .c_str());
 	Result<JsonNodePtr> result = qmpError("");
-	if (command->oob)
+	const bool known = command->name == "qmp_capabilities" || dispatcher_.has(command->name);
+	// QEMU's qmp_dispatch looks the command up before it checks whether it
+	// allows OOB (none of ours does): an unknown exec-oob is CommandNotFound.
+	if (command->oob && !known)
+		result = qmpError("The command " + command->name + " has not been found", kCommandNotFound);
+	else if (command->oob)
 		result = qmpError("The command " + command->name + " does not support OOB");
 	else if (!negotiated_)
 		result = command->name == "qmp_capabilities"

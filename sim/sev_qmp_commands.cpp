@@ -91,10 +91,8 @@ Result<JsonNodePtr> injectSecret(const SevQmpContext &c, JsonObject *args)
 	if (secret.empty())
 		return qmpError("SEV: Failed to decode data");
 	if (Status s = l->injectSecret(header, secret, gpa); !s) {
-		int status = firmwareStatus(s.error()).value_or(static_cast<int>(FwStatus::InvalidParam));
 		g_info("LAUNCH_SECRET refused: %s", s.error().message().c_str());
-		return qmpError("SEV: failed to inject secret ret=-1 fw_error=" + std::to_string(status) + " '" +
-				fwStatusText(status) + "'");
+		return qmpError("SEV: failed to inject secret " + qemuFwErrorText(s.error()));
 	}
 	return json::ObjectBuilder().build();
 }
@@ -122,8 +120,12 @@ Result<JsonNodePtr> attestation(const SevQmpContext &c, JsonObject *args)
 		return qmpError("SEV: mnonce must be 16 bytes (got " + std::to_string(mnonce.size()) + ")");
 	auto report = attestationReport(*c.platform, *c.launch, mnonce);
 	if (!report) {
+		// QEMU first asks for the report's length; a refusal other than
+		// INVALID_LENGTH (e.g. the guest state) already fails that call.
 		int status = firmwareStatus(report.error()).value_or(static_cast<int>(FwStatus::InvalidParam));
-		return qmpError("Failed to get attestation report ret=-1 fw_err=" + std::to_string(status) + " (" +
+		g_info("LAUNCH_ATTESTATION refused: %s", report.error().message().c_str());
+		return qmpError("SEV: Failed to query the attestation report length ret=" +
+				std::to_string(kKvmFirmwareFailureRet) + " fw_err=" + std::to_string(status) + " (" +
 				fwStatusText(status) + ")");
 	}
 	return json::ObjectBuilder().setBase64("data", *report).build();

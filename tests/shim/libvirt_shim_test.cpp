@@ -280,11 +280,14 @@ TEST_CASE("node SEV info comes from the default emulator")
 	int n = 0;
 	int rc = virNodeGetSEVInfo(s.conn(), &params, &n, 0);
 	if (!isShim) {
-		WARN("the default emulator " << def << " is not cvm-sev-shim: node SEV info is QEMU's (start "
+		// scripts/test (and so CI) starts libvirtd with the shim as the
+		// default emulator and says so with CVM_TEST_SEV_SHIM: then this is a failure.
+		INFO("the default emulator " << def << " is not cvm-sev-shim: node SEV info is QEMU's (start "
 					     "libvirtd with CVM_TEST_SEV_SHIM=1 scripts/test-services start)");
+		REQUIRE(!shimRequired());
+		WARN("the default emulator " << def << " is not cvm-sev-shim: only QEMU's refusal is checked");
 		CHECK(rc != 0);
 		CHECK(virError().find("QEMU does not support SEV guest") != std::string::npos);
-		CHECK(!g_getenv("CI")); // CI runs with the shim as the default emulator
 		return;
 	}
 	REQUIRE(rc == 0);

@@ -5,6 +5,9 @@
 // events, malformed input.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "cvm/common/json.h"
 #include "cvm/shim/qmp_proxy.h"
 
@@ -41,7 +44,15 @@ struct Harness {
 	void qemuSays(const std::string &json) { core.fromQemu(json + "\r\n"); }
 	void clientSays(const std::string &json) { core.fromClient(json + "\n"); }
 	std::string toClient() { return core.takeToClient(); }
-	std::string toQemu() { return core.takeToQemu(); }
+	std::string toQemu()
+	{
+		std::string all;
+		for (auto &w : core.takeToQemu()) {
+			CHECK(w.fds.empty());
+			all += w.bytes;
+		}
+		return all;
+	}
 	void negotiate()
 	{
 		clientSays(R"({"execute":"qmp_capabilities"})");
@@ -162,3 +173,92 @@ TEST_CASE("a reply from QEMU that matches no command is ignored")
 	CHECK(h.toClient().empty());
 	h.negotiate();
 }
+
+namespace {
+
+// A pipe whose write end is handed out: the read end sees EOF once every
+// copy of the write end is closed.
+struct PipeProbe {
+	UniqueFd readEnd, writeEnd;
+	PipeProbe()
+	{
+		int p[2];
+		REQUIRE(::pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0);
+		readEnd.reset(p[0]);
+		writeEnd.reset(p[1]);
+	}
+	// The write end to pass on (ours is closed).
+	UniqueFd give() { return std::move(writeEnd); }
+	bool writeEndClosedEverywhere() const
+	{
+		char c;
+		return ::read(readEnd.get(), &c, 1) == 0;
+	}
+};
+
+std::vector<UniqueFd> one(UniqueFd fd)
+{
+	std::vector<UniqueFd> v;
+	v.push_back(std::move(fd));
+	return v;
+}
+
+} // namespace
+
+TEST_CASE("descriptors the client passes go to QEMU with the command they came with")
+{
+	Harness h;
+	h.core.clientConnected();
+	h.qemuSays(kGreeting);
+	(void)h.toClient();
+	h.negotiate();
+
+	PipeProbe a;
+	h.core.fromClient("{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"x\"}}\n", one(a.give()));
+	auto writes = h.core.takeToQemu();
+	REQUIRE(writes.size() == 1);
+	CHECK(writes[0].bytes == "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"x\"}}\n");
+	REQUIRE(writes[0].fds.size() == 1);
+	CHECK(!a.writeEndClosedEverywhere());
+	writes.clear(); // what MonitorLink does once sendmsg() took them
+	CHECK(a.writeEndClosedEverywhere());
+
+	// A command without descriptors after one with: separate writes, so the
+	// descriptors start the second.
+	PipeProbe b;
+	h.clientSays(R"({"execute":"query-status"})");
+	h.core.fromClient(R"({"execute":"add-fd"})" "\n", one(b.give()));
+	writes = h.core.takeToQemu();
+	REQUIRE(writes.size() == 2);
+	CHECK(writes[0].fds.empty());
+	CHECK(writes[1].bytes == "{\"execute\":\"add-fd\"}\n");
+	CHECK(writes[1].fds.size() == 1);
+}
+
+TEST_CASE("passed descriptors: locally answered commands keep them, newer ones replace them")
+{
+	Harness h;
+	h.core.clientConnected();
+	h.qemuSays(kGreeting);
+	(void)h.toClient();
+	h.negotiate();
+	PipeProbe a, b;
+	// Answered by the filter: the descriptor waits, as in QEMU's chardev.
+	h.core.fromClient("{\"execute\":\"query-sev-capabilities\"}\n", one(a.give()));
+	CHECK(h.core.takeToQemu().empty());
+	CHECK(!a.writeEndClosedEverywhere());
+	// New descriptors replace it (QEMU closes the old ones too).
+	h.core.fromClient("{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"y\"}}\n", one(b.give()));
+	CHECK(a.writeEndClosedEverywhere());
+	auto writes = h.core.takeToQemu();
+	REQUIRE(writes.size() == 1);
+	REQUIRE(writes[0].fds.size() == 1);
+	writes.clear();
+	CHECK(b.writeEndClosedEverywhere());
+	// A client that leaves drops what it passed and no command took.
+	PipeProbe c;
+	h.core.fromClient("{\"execute\":\"query-sev-capabilities\"}\n", one(c.give()));
+	h.core.clientDisconnected();
+	CHECK(c.writeEndClosedEverywhere());
+}
+

@@ -28,6 +28,12 @@ struct VirDomainFree {
 using VirConnectPtr = std::unique_ptr<virConnect, VirConnectClose>;
 using VirDomainPtr = std::unique_ptr<virDomain, VirDomainFree>;
 
+// Whether this run must exercise the shim under libvirt: CVM_TEST_SEV_SHIM
+// (scripts/test exports it when it starts libvirtd with the shim as default
+// emulator) or CI is set. Then a missing libvirtd or a default emulator
+// that is not the shim fails the tests instead of skipping them.
+bool shimRequired();
+
 // libvirt's capability cache file for an emulator path (sha256 of the path).
 std::string capabilityCacheFile(const std::string &emulator);
 
@@ -37,7 +43,8 @@ std::string virError();
 class ShimSetup
 {
 public:
-	// Exits 77 when scripts/test-services has no libvirtd running here.
+	// Exits 77 when scripts/test-services has no libvirtd running here
+	// (1 when shimRequired()).
 	static ShimSetup &get();
 	~ShimSetup();
 

@@ -94,7 +94,17 @@ TEST_CASE("SEV: LAUNCH_START with the owner's session, measurement verified, sec
 	REQUIRE((*launch)->updateData(fw).ok());
 	auto m = (*launch)->measure();
 	REQUIRE(m.ok());
-	// A fresh mnonce each launch: two launches never report the same blob.
+	// A fresh mnonce each launch: the same owner session, firmware and
+	// platform measured twice give the same digest but never the same blob.
+	auto again = GuestLaunch::start(test::sharedPlatform(), params(owner, 0x1));
+	REQUIRE(again.ok());
+	REQUIRE((*again)->updateData(fw).ok());
+	auto m2 = (*again)->measure();
+	REQUIRE(m2.ok());
+	CHECK(*(*again)->launchDigest() == *(*launch)->launchDigest());
+	CHECK(m2->mnonce != m->mnonce);
+	CHECK(m2->measure != m->measure);
+	CHECK(m2->toBase64() != m->toBase64());
 	sev::LaunchDigestInputs in;
 	in.firmware = st::kDebianOvmf;
 	ownerCompletesLaunch(**launch, owner, in, 0x810000);

@@ -33,11 +33,13 @@ struct Harness {
 	QmpDispatcher dispatcher;
 	SevQmpContext sev; // neither host nor guest SEV: QEMU under TCG
 	std::unique_ptr<QmpSession> session;
-	Machine machine{ false, [this](std::string_view n, JsonNode *d) {
-				session->queueEvent(qmp::frameServerMessage(qmp::buildEvent(n, d)));
-			} };
+	Machine machine;
 
-	Harness()
+	// `startPaused`: the transcript's QEMU ran with -S.
+	explicit Harness(bool startPaused)
+		: machine(startPaused, [this](std::string_view n, JsonNode *d) {
+			  session->queueEvent(qmp::frameServerMessage(qmp::buildEvent(n, d)));
+		  })
 	{
 		sev.testCommands = false;
 		registerSevCommands(dispatcher, sev);
@@ -89,11 +91,11 @@ bool comparable(const QmpDispatcher &d, JsonNode *request, const std::vector<Jso
 	if (!request || !JSON_NODE_HOLDS_OBJECT(request))
 		return true;
 	JsonObject *o = json_node_get_object(request);
-	const char *name = json_object_has_member(o, "execute") &&
-					   JSON_NODE_HOLDS_VALUE(json_object_get_member(o, "execute")) &&
-					   json_node_get_value_type(json_object_get_member(o, "execute")) == G_TYPE_STRING
-				   ? json_object_get_string_member(o, "execute")
-				   : nullptr;
+	const char *name = nullptr;
+	for (const char *key : { "execute", "exec-oob" })
+		if (!name && json_object_has_member(o, key) && JSON_NODE_HOLDS_VALUE(json_object_get_member(o, key)) &&
+		    json_node_get_value_type(json_object_get_member(o, key)) == G_TYPE_STRING)
+			name = json_object_get_string_member(o, key);
 	// The simulator stands for a KVM host: query-kvm says enabled.
 	if (name && std::string(name) == "query-kvm")
 		return false;
@@ -109,11 +111,20 @@ bool comparable(const QmpDispatcher &d, JsonNode *request, const std::vector<Jso
 	return false;
 }
 
+// Whether the transcript's QEMU ran with -S (its meta line's argv).
+bool startedPaused(const std::vector<cvm::test::TranscriptLine> &lines)
+{
+	for (const auto &l : lines)
+		if (l.key == "meta")
+			return json::serialize(l.value.get()).find("\"-S\"") != std::string::npos;
+	return false;
+}
+
 void replay(const std::string &fixture, unsigned minCompared)
 {
 	cvm::test::requireFixtures();
 	auto lines = cvm::test::readTranscript(fixture + ".jsonl");
-	Harness h;
+	Harness h(startedPaused(lines));
 	unsigned compared = 0;
 	size_t i = 0;
 	// The greeting first.
@@ -155,5 +166,7 @@ void replay(const std::string &fixture, unsigned minCompared)
 TEST_CASE("01 basic handshake") { replay("01-basic-handshake", 8); }
 TEST_CASE("02 errors") { replay("02-errors", 20); }
 TEST_CASE("03 sev on a non-SEV VM") { replay("03-sev-on-non-sev", 7); }
+TEST_CASE("04 oob: exec-oob of a command without OOB support, of an unknown command") { replay("04-oob", 4); }
 TEST_CASE("05 bad capability") { replay("05-bad-capability", 3); }
+TEST_CASE("06 run-state events: prelaunch, cont/RESUME, stop/STOP, quit/SHUTDOWN") { replay("06-runstate-events-q35", 9); }
 TEST_CASE("13 malformed input") { replay("13-malformed-qmp-test-cases", 20); }

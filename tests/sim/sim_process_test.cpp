@@ -6,6 +6,8 @@
 #include <chrono>
 #include <csignal>
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "cvm/common/json.h"
@@ -144,7 +146,7 @@ TEST_CASE("a bad secret packet is refused with QEMU's firmware-error text")
 	auto r = inject(*c, packet, 0x810000);
 	REQUIRE_FALSE(r.ok());
 	CHECK(qmp::remoteErrorDesc(r.error(), "sev-inject-launch-secret") ==
-	      "SEV: failed to inject secret ret=-1 fw_error=11 'Bad measurement'");
+	      "SEV: failed to inject secret ret=-5 fw_error=11 'Bad measurement'");
 	json::ObjectBuilder bad;
 	bad.setString("packet-header", "").setString("secret", "AAAA").setInt("gpa", 0x810000);
 	auto e = c->execute("sev-inject-launch-secret", bad.object());
@@ -167,6 +169,43 @@ TEST_CASE("without -S the guest runs at once and no secret can be injected")
 	CHECK(ev->dataString("reason") == "host-signal");
 	CHECK(sim.wait() == 0);
 	CHECK(sim.stderrText().find("terminating on signal 15") != std::string::npos);
+}
+
+TEST_CASE("SIGTERM as in QEMU 7.2's transcript 08: SHUTDOWN host-signal, EOF, who sent it, exit 0")
+{
+	// The SHUTDOWN event QEMU sent (the transcript's only event).
+	const char *fixtures = g_getenv("CVM_FIXTURES");
+	REQUIRE(fixtures);
+	auto text = readTextFile(std::string(fixtures) + "/qmp-qemu-7.2/08-sigterm-event.jsonl");
+	REQUIRE(text.ok());
+	JsonNodePtr want;
+	size_t at = text->find("\"event\": \"SHUTDOWN\"");
+	REQUIRE(at != std::string::npos);
+	size_t start = text->rfind('\n', at) + 1, end = text->find('\n', at);
+	auto record = json::parseObject(text->substr(start, end - start));
+	REQUIRE(record.ok());
+	JsonObject *s2c = json::getObject(json_node_get_object(record->get()), "s2c").value();
+	want.reset(json_node_copy(json_object_get_member(s2c, "data")));
+	REQUIRE(want);
+	auto dir = TempDir::create("cvm-sim-sig-").value();
+	SimProcess sim(dir, { "-machine", "q35", "-accel", "tcg", "-nodefaults", "-display", "none", "-m", "128", "-S" });
+	auto c = sim.connect().value();
+	CHECK(str(c->execute("query-status")->get(), "status") == "prelaunch");
+	sim.signal(SIGTERM);
+	auto ev = c->waitForEvent("SHUTDOWN", Ms(3000));
+	REQUIRE(ev.ok());
+	REQUIRE(ev->data);
+	CHECK(json_node_equal(ev->data.get(), want.get()));
+	// Then the server closes the connection.
+	CHECK(!c->execute("query-status").ok());
+	CHECK(sim.wait() == 0);
+	// QEMU names the sender: "terminating on signal 15 from pid N (argv[0])".
+	gchar *cmdline = nullptr;
+	REQUIRE(g_file_get_contents("/proc/self/cmdline", &cmdline, nullptr, nullptr));
+	std::string self = cmdline;
+	g_free(cmdline);
+	CHECK(sim.stderrText() == "cvm-sev-sim: terminating on signal 15 from pid " + std::to_string(getpid()) + " (" +
+					  self + ")\n");
 }
 
 TEST_CASE("start-up failures end the process like QEMU's")

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // ProxyCore with arbitrary bytes from both sides: the input is a sequence of
-// records, a control byte (bit 0: side, bit 1: reconnect the client first)
-// then up to 255 bytes (length byte). Nothing may crash.
+// records, a control byte (bit 0: side, bit 1: reconnect the client first,
+// bit 2: the client's bytes come with a passed descriptor) then up to 255
+// bytes (length byte). Nothing may crash; passed descriptors are closed by
+// the time the core is gone (none may leak).
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string_view>
+#include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "cvm/common/json.h"
 #include "cvm/shim/qmp_proxy.h"
@@ -25,9 +32,15 @@ public:
 	}
 };
 
-} // namespace
+// The lowest free descriptor number: unchanged after a run if none leaked.
+int lowestFreeFd()
+{
+	int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+	::close(fd);
+	return fd;
+}
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+void runRecords(const uint8_t *data, size_t size)
 {
 	Filter filter;
 	cvm::shim::ProxyCore core(filter);
@@ -43,12 +56,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			core.clientDisconnected();
 			core.clientConnected();
 		}
-		if (control & 1)
+		if (control & 1) {
 			core.fromQemu(bytes);
-		else
-			core.fromClient(bytes);
+		} else {
+			std::vector<cvm::UniqueFd> fds;
+			if (control & 4)
+				fds.emplace_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+			core.fromClient(bytes, std::move(fds));
+		}
+		if (control & 8)
+			continue; // let writes for QEMU accumulate
 		(void)core.takeToQemu();
 		(void)core.takeToClient();
 	}
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const int freeBefore = lowestFreeFd();
+	runRecords(data, size);
+	if (lowestFreeFd() != freeBefore)
+		std::abort(); // a passed descriptor leaked
 	return 0;
 }

@@ -60,6 +60,7 @@ struct LaunchPlan {
 	std::vector<QemuOption> options;     // the argv as given
 	std::vector<MonitorSpec> monitors;   // QMP monitors the shim proxies
 	bool daemonize = false;
+	bool startPaused = false;            // -S (QEMU runs the guest at once without it)
 	std::optional<std::string> pidfile;
 	std::optional<SevGuestSpec> sev;
 

@@ -4,12 +4,17 @@
 // bytes moved between QEMU's end (a connected socket the shim made with
 // socketpair()) and the client's end, which is either a listening socket
 // (the shim accepts one client at a time, like QEMU) or an already
-// connected socket handed over by libvirt.
+// connected socket handed over by libvirt. Descriptors the client passes
+// with its commands (SCM_RIGHTS, as libvirt's getfd and add-fd do) reach
+// QEMU with the same command.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <glib.h>
 
@@ -41,6 +46,8 @@ private:
 	struct Channel {
 		UniqueFd fd;
 		std::string out;
+		// Descriptors to send with the byte at `offset` of `out` (QEMU's end only).
+		std::deque<std::pair<size_t, std::vector<UniqueFd>>> fdsAt;
 		guint inWatch = 0;
 		guint outWatch = 0;
 	};
@@ -52,6 +59,7 @@ private:
 
 	void pump();
 	void queue(Channel &ch, std::string bytes);
+	void queueToQemu(std::vector<QemuWrite> writes);
 	bool writeSome(Channel &ch);
 	void attachClient(UniqueFd fd);
 	void dropClient();

@@ -12,6 +12,10 @@
 //    behind the forwarded commands before it, as if QEMU had answered it.
 //  - Replies to a client that has gone are dropped; events reach a client
 //    only after its capabilities negotiation (as with QEMU).
+//  - Descriptors the client passes (SCM_RIGHTS: libvirt's getfd, add-fd)
+//    travel with the next command forwarded to QEMU, sent with its first
+//    byte. Like QEMU's socket chardev, newer descriptors replace ones not
+//    yet passed on (those are closed).
 // Commands are in-band only (exec-oob is refused as QEMU refuses it without
 // the oob capability): reply order is what makes the matching work.
 #pragma once
@@ -19,8 +23,10 @@
 #include <deque>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cvm/common/error.h"
+#include "cvm/common/file.h"
 #include "cvm/common/gptr.h"
 #include "cvm/qmp/json_splitter.h"
 #include "cvm/qmp/wire.h"
@@ -54,6 +60,12 @@ public:
 	Disposition filter(const qmp::Command &) override { return Disposition::forward(); }
 };
 
+// Bytes for QEMU, with the descriptors to send along with their first byte.
+struct QemuWrite {
+	std::string bytes;
+	std::vector<UniqueFd> fds;
+};
+
 class ProxyCore
 {
 public:
@@ -61,14 +73,14 @@ public:
 
 	// QEMU's side.
 	void fromQemu(std::string_view bytes);
-	std::string takeToQemu() { return std::exchange(toQemu_, {}); }
+	std::vector<QemuWrite> takeToQemu() { return std::exchange(toQemu_, {}); }
 	bool greeted() const { return !greeting_.empty(); }
 
-	// The client's side.
+	// The client's side. `fds`: descriptors received with `bytes`.
 	void clientConnected();
 	void clientDisconnected();
 	bool clientActive() const { return clientActive_; }
-	void fromClient(std::string_view bytes);
+	void fromClient(std::string_view bytes, std::vector<UniqueFd> fds = {});
 	std::string takeToClient() { return std::exchange(toClient_, {}); }
 
 	// Commands waiting for QEMU's reply.
@@ -95,7 +107,9 @@ private:
 	qmp::JsonSplitter qemuSplitter_;
 	qmp::JsonSplitter clientSplitter_;
 	std::string greeting_;
-	std::string toQemu_, toClient_;
+	std::vector<QemuWrite> toQemu_;
+	std::string toClient_;
+	std::vector<UniqueFd> clientFds_; // received, not yet passed to QEMU
 	std::deque<Pending> pending_;
 	unsigned generation_ = 0;
 	bool clientActive_ = false;

@@ -57,6 +57,16 @@ std::optional<int> firmwareStatus(const Error &error);
 // QEMU itself only shows the status).
 Error firmwareError(FwStatus status, std::string detail);
 
+// What QEMU's sev_ioctl returns when the firmware refuses a guest command:
+// KVM_MEMORY_ENCRYPT_OP fails with EIO and kvm_vm_ioctl returns -errno, so
+// QEMU prints "ret=-5 fw_error=N '...'" (LAUNCH_START's line is the
+// exception: it prints a local variable that is 1 there).
+inline constexpr int kKvmFirmwareFailureRet = -5;
+
+// "ret=-5 fw_error=N 'text'" for a firmware refusal (N = InvalidParam when
+// `error` carries no status), as QEMU's launch commands print it.
+std::string qemuFwErrorText(const Error &error);
+
 // The status the PSP returns for a refusal of sev/'s platform side (its
 // Error tags: wrap-mac, policy-mac, godh-invalid, secret-mac, ...).
 FwStatus statusForSevTag(std::string_view tag);

@@ -54,8 +54,10 @@ public:
 	// LAUNCH_START. `platform` must outlive the launch. Refusals:
 	// InvalidCertificate (GODH), InvalidLength (session not 128 bytes, GODH
 	// not 2084), BadMeasurement (WRAP_MAC, POLICY_MAC), PolicyFailure
-	// (reserved bits, API version above the platform's, ES on a platform
-	// without it).
+	// (reserved bits, API version above the platform's). The simulated
+	// platform always supports SEV-ES, so an ES policy is never refused
+	// here (on a host without SEV-ES, QEMU's sev_kvm_init refuses it before
+	// LAUNCH_START, from PLATFORM_STATUS).
 	static Result<std::unique_ptr<GuestLaunch>> start(const Platform &platform,
 							  const LaunchStartParams &params);
 
