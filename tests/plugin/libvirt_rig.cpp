@@ -95,8 +95,10 @@ LibvirtRig::~LibvirtRig()
 	std::string id = uuid();
 	virsh({ "destroy", name });
 	virsh({ "undefine", name, "--nvram" });
-	if (!id.empty())
+	if (!id.empty()) {
 		unlink((std::string(kHookStateDir) + "/" + id + ".json").c_str());
+		unlink((std::string(kHookStateDir) + "/" + id + ".lock").c_str());   // every cvm-launch is over
+	}
 }
 
 CommandResult LibvirtRig::owner(std::vector<std::string> args)
