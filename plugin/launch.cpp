@@ -87,7 +87,8 @@ template<typename F>
 auto LaunchStateMachine::step(LaunchStep which, F &&body) -> decltype(body())
 {
 	auto begin = clock_();
-	auto result = body();
+	std::optional<Error> stop = interrupted_ ? interrupted_() : std::nullopt;
+	auto result = stop ? decltype(body())(std::move(*stop)) : body();
 	StepTiming t{ which, clock_() - begin, result.ok() };
 	current_->steps.push_back(t);
 	if (!result.ok()) {
@@ -113,7 +114,12 @@ void LaunchStateMachine::rollBack(LaunchOutcome &out, bool started)
 		else
 			out.rollbackErrors.push_back(st.error().withContext("voiding the launch at the attestation server"));
 	}
-	journal_.clear();
+	// While the guest may still exist its record stays: the next run (or the
+	// hook's release end, once libvirt stops it) still finds the launch.
+	if (!started || out.destroyed)
+		journal_.clear();
+	else
+		out.recordKept = true;
 	for (const auto &e : out.rollbackErrors)
 		g_warning("rollback: %s", e.message().c_str());
 }

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -121,6 +123,25 @@ Status LaunchRecords::remove(std::string_view uuid)
 	if (unlink(path.c_str()) != 0 && errno != ENOENT)
 		return Error(ErrorCode::Io, "cannot remove " + path + ": " + strerror(errno));
 	return {};
+}
+
+Result<UniqueFd> LaunchRecords::lock(std::string_view uuid)
+{
+	if (!attest::isValidId(uuid))
+		return Error(ErrorCode::InvalidArgument, "launch lock: bad uuid '" + std::string(uuid) + "'");
+	CVM_CHECK(makeDirectories(dir_, 0700));
+	std::string path = dir_ + "/" + std::string(uuid) + ".lock";
+	UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+	if (!fd.isValid())
+		return Error(ErrorCode::Io, "cannot open the launch lock " + path + ": " + strerror(errno));
+	while (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK)
+			return Error(ErrorCode::Conflict, "another cvm-launch is launching this domain (" + path + " is locked)");
+		return Error(ErrorCode::Io, "cannot lock " + path + ": " + strerror(errno));
+	}
+	return fd;
 }
 
 FileLaunchJournal::FileLaunchJournal(LaunchRecords &records, LaunchRecord base, int64_t lifetimeSeconds)

@@ -4,22 +4,38 @@
 #include "cvm/plugin/libvirt_backend.h"
 
 #include <cstdlib>
+#include <cstring>
+#include <variant>
 
 #include <glib.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-#include "cvm/common/scope_exit.h"
-
 namespace cvm::plugin {
 
 namespace {
+
+using Done = std::monostate;   // what a libvirt call with no value returns
+
+Status status(Result<Done> r)
+{
+	if (!r)
+		return std::move(r).error();
+	return {};
+}
 
 struct TypedParams {
 	virTypedParameterPtr params = nullptr;
 	int count = 0;
 	int max = 0;
-	~TypedParams() { virTypedParamsFree(params, count); }
+	bool secret = false;   // wipe string values before libvirt frees them
+	~TypedParams()
+	{
+		for (int i = 0; secret && i < count; ++i)
+			if (params[i].type == VIR_TYPED_PARAM_STRING && params[i].value.s)
+				secureWipe(params[i].value.s, strlen(params[i].value.s));
+		virTypedParamsFree(params, count);
+	}
 };
 
 Result<Bytes> base64Param(const TypedParams &p, const char *name, bool required, const char *what)
@@ -52,77 +68,60 @@ Result<uint8_t> byteParam(const TypedParams &p, const char *name, const char *wh
 	return static_cast<uint8_t>(v);
 }
 
-} // namespace
-
-void VirConnectClose::operator()(virConnect *c) const
+Result<std::string> xmlDesc(virDomain *d, unsigned flags, const std::string &what)
 {
-	virConnectClose(c);
-}
-
-void VirDomainFree::operator()(virDomain *d) const
-{
-	virDomainFree(d);
-}
-
-Error libvirtError(std::string_view context)
-{
-	const char *msg = virGetLastErrorMessage();
-	virErrorPtr e = virGetLastError();
-	ErrorCode code = ErrorCode::Remote;
-	if (e && (e->code == VIR_ERR_NO_DOMAIN))
-		code = ErrorCode::NotFound;
-	else if (e && (e->code == VIR_ERR_NO_CONNECT || e->code == VIR_ERR_SYSTEM_ERROR || e->code == VIR_ERR_RPC))
-		code = ErrorCode::Disconnected;
-	else if (e && e->code == VIR_ERR_OPERATION_UNSUPPORTED)
-		code = ErrorCode::Unsupported;
-	return Error(code, std::string(context) + ": " + (msg ? msg : "unknown libvirt error"));
-}
-
-Result<VirConnectPtr> openLibvirt(const std::string &uri)
-{
-	// libvirt prints errors to stderr by default; we report them ourselves.
-	virSetErrorFunc(nullptr, [](void *, virErrorPtr) {});
-	VirConnectPtr c(virConnectOpen(uri.empty() ? nullptr : uri.c_str()));
-	if (!c)
-		return libvirtError("cannot connect to libvirt at " + uri);
-	return c;
-}
-
-LibvirtBackend::LibvirtBackend(virConnect *conn, VirDomainPtr domain, DomainXml xml)
-	: conn_(conn), domain_(std::move(domain)), xml_(std::move(xml))
-{
-}
-
-Result<std::unique_ptr<LibvirtBackend>> LibvirtBackend::open(virConnect *conn, const std::string &name)
-{
-	VirDomainPtr d(virDomainLookupByName(conn, name.c_str()));
-	if (!d)
-		d.reset(virDomainLookupByUUIDString(conn, name.c_str()));
-	if (!d)
-		return libvirtError("domain '" + name + "'");
-	char *raw = virDomainGetXMLDesc(d.get(), VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+	char *raw = virDomainGetXMLDesc(d, flags);
 	if (!raw)
-		return libvirtError("reading the definition of domain '" + name + "'");
-	ScopeExit freeRaw([raw] { free(raw); });
-	auto xml = CVM_TRY(DomainXml::parse(raw));
-	return std::unique_ptr<LibvirtBackend>(new LibvirtBackend(conn, std::move(d), std::move(xml)));
+		return libvirtError(what);
+	std::string text(raw);
+	free(raw);
+	return text;
 }
 
-bool LibvirtBackend::isActive() const
+Result<PlatformMeasurement> launchSecurityInfo(virDomain *d)
 {
-	return virDomainIsActive(domain_.get()) == 1;
+	TypedParams p;
+	if (virDomainGetLaunchSecurityInfo(d, &p.params, &p.count, 0) < 0)
+		return libvirtError("reading the launch measurement (virDomainGetLaunchSecurityInfo)");
+	const char *what = "virDomainGetLaunchSecurityInfo";
+	PlatformMeasurement m;
+	m.measurement = CVM_TRY(base64Param(p, VIR_DOMAIN_LAUNCH_SECURITY_SEV_MEASUREMENT, true, what));
+	m.apiMajor = CVM_TRY(byteParam(p, VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MAJOR, what));
+	m.apiMinor = CVM_TRY(byteParam(p, VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MINOR, what));
+	m.buildId = CVM_TRY(byteParam(p, VIR_DOMAIN_LAUNCH_SECURITY_SEV_BUILD_ID, what));
+	m.policy = CVM_TRY(uintParam(p, VIR_DOMAIN_LAUNCH_SECURITY_SEV_POLICY, what));
+	return m;
 }
 
-bool LibvirtBackend::isPaused() const
+// The rollback's one look at the domain: destroyed when it runs with
+// `session`, left alone otherwise.
+Status destroyIfSession(virConnect *c, const std::string &uuid, const std::string &name, const Bytes &session)
 {
-	int state = 0, reason = 0;
-	return virDomainGetState(domain_.get(), &state, &reason, 0) == 0 && state == VIR_DOMAIN_PAUSED;
+	VirDomainPtr d(virDomainLookupByUUIDString(c, uuid.c_str()));
+	if (!d)
+		return virGetLastErrorCode() == VIR_ERR_NO_DOMAIN ? Status() : libvirtError("looking up domain '" + name + "'");
+	int active = virDomainIsActive(d.get());
+	if (active < 0)
+		return libvirtError("asking whether domain '" + name + "' runs");
+	if (active == 0)
+		return {};
+	auto live = xmlDesc(d.get(), 0, "reading the live definition of domain '" + name + "'");
+	if (!live)
+		return virDomainIsActive(d.get()) == 0 ? Status() : Status(live.error());
+	auto doc = CVM_TRY(DomainXml::parse(*live));
+	auto text = doc.sevSession();
+	auto runs = text ? fromBase64(*text) : Result<Bytes>(Bytes());
+	if (!runs || *runs != session) {
+		g_message("domain '%s' runs, but not with this launch's session: it is not this launch's guest, left alone",
+			  name.c_str());
+		return {};
+	}
+	if (virDomainDestroy(d.get()) < 0 && virDomainIsActive(d.get()) != 0)
+		return libvirtError("destroying domain '" + name + "'");
+	return {};
 }
 
-Result<PlatformCertificates> LibvirtBackend::certificates()
-{
-	return nodeSevCertificates(conn_);
-}
+} // namespace
 
 Result<PlatformCertificates> nodeSevCertificates(virConnect *conn)
 {
@@ -141,73 +140,169 @@ Result<PlatformCertificates> nodeSevCertificates(virConnect *conn)
 	return c;
 }
 
+LibvirtBackend::LibvirtBackend(std::unique_ptr<LibvirtConnection> conn, DomainXml xml)
+	: conn_(std::move(conn)), xml_(std::move(xml)), uuid_(xml_.uuid()), name_(xml_.name())
+{
+}
+
+Result<std::unique_ptr<LibvirtBackend>> LibvirtBackend::open(const std::string &uri, const std::string &name,
+							     std::chrono::milliseconds stepTimeout)
+{
+	auto conn = CVM_TRY(LibvirtConnection::open(uri, stepTimeout));
+	auto text = CVM_TRY(conn->call<std::string>(
+		"domain '" + name + "'",
+		[name](virConnect *c) -> Result<std::string> {
+			VirDomainPtr d(virDomainLookupByName(c, name.c_str()));
+			if (!d)
+				d.reset(virDomainLookupByUUIDString(c, name.c_str()));
+			if (!d)
+				return libvirtError("domain '" + name + "'");
+			return xmlDesc(d.get(), VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE,
+				       "reading the definition of domain '" + name + "'");
+		},
+		conn->deadline(), true));
+	auto xml = CVM_TRY(DomainXml::parse(text));
+	return std::unique_ptr<LibvirtBackend>(new LibvirtBackend(std::move(conn), std::move(xml)));
+}
+
+Result<bool> LibvirtBackend::isActive()
+{
+	return conn_->call<bool>(
+		"domain '" + name_ + "'",
+		[uuid = uuid_, name = name_](virConnect *c) -> Result<bool> {
+			VirDomainPtr d(virDomainLookupByUUIDString(c, uuid.c_str()));
+			if (!d)
+				return libvirtError("looking up domain '" + name + "'");
+			int active = virDomainIsActive(d.get());
+			if (active < 0)
+				return libvirtError("asking whether domain '" + name + "' runs");
+			return active == 1;
+		},
+		conn_->deadline(), true);
+}
+
+Result<SharedDomain> LibvirtBackend::started(const char *what) const
+{
+	if (!running_)
+		return Error(ErrorCode::Internal, std::string(what) + ": this launch has not started the guest");
+	return running_;
+}
+
+Result<PlatformCertificates> LibvirtBackend::certificates()
+{
+	return conn_->call<PlatformCertificates>("virNodeGetSEVInfo", nodeSevCertificates, conn_->deadline(), true);
+}
+
 Status LibvirtBackend::startPaused(const SevStartParameters &p)
 {
-	if (isActive())
-		return Error(ErrorCode::Conflict, "domain '" + xml_.name() + "' is already running");
+	// From here on the rollback looks for a guest with this session: a
+	// create that fails may still have started one.
+	session_ = p.session;
+	if (CVM_TRY(isActive()))
+		return Error(ErrorCode::Conflict, "domain '" + name_ + "' is already running");
 	auto edited = CVM_TRY(DomainXml::parse(CVM_TRY(xml_.serialize())));
 	SevLaunchSecurity sev{ p.policy, p.cbitpos, p.reducedPhysBits, p.dhCert, p.session, p.kernelHashes };
 	CVM_CHECK(edited.setSevLaunchSecurity(sev));
 	std::string text = CVM_TRY(edited.serialize());
-	running_.reset(virDomainCreateXML(conn_, text.c_str(), VIR_DOMAIN_START_PAUSED));
-	if (!running_)
-		return libvirtError("starting domain '" + xml_.name() + "' paused");
+	std::string what = "starting domain '" + name_ + "' paused";
+	running_ = CVM_TRY(conn_->call<SharedDomain>(
+		what,
+		[text, what](virConnect *c) -> Result<SharedDomain> {
+			VirDomainPtr d(virDomainCreateXML(c, text.c_str(), VIR_DOMAIN_START_PAUSED));
+			if (!d)
+				return libvirtError(what);
+			return shareDomain(std::move(d));
+		},
+		conn_->deadline(), true));
 	return {};
 }
 
 Result<PlatformMeasurement> LibvirtBackend::measure()
 {
-	TypedParams p;
-	virDomain *d = running_ ? running_.get() : domain_.get();
-	if (virDomainGetLaunchSecurityInfo(d, &p.params, &p.count, 0) < 0)
-		return libvirtError("reading the launch measurement (virDomainGetLaunchSecurityInfo)");
-	const char *what = "virDomainGetLaunchSecurityInfo";
-	PlatformMeasurement m;
-	m.measurement = CVM_TRY(base64Param(p, VIR_DOMAIN_LAUNCH_SECURITY_SEV_MEASUREMENT, true, what));
-	m.apiMajor = CVM_TRY(byteParam(p, VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MAJOR, what));
-	m.apiMinor = CVM_TRY(byteParam(p, VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MINOR, what));
-	m.buildId = CVM_TRY(byteParam(p, VIR_DOMAIN_LAUNCH_SECURITY_SEV_BUILD_ID, what));
-	m.policy = CVM_TRY(uintParam(p, VIR_DOMAIN_LAUNCH_SECURITY_SEV_POLICY, what));
-	return m;
+	auto d = CVM_TRY(started("measure"));
+	return conn_->call<PlatformMeasurement>(
+		"virDomainGetLaunchSecurityInfo", [d](virConnect *) { return launchSecurityInfo(d.get()); },
+		conn_->deadline(), true);
 }
 
 Status LibvirtBackend::injectSecret(const SecureBuffer &header, const SecureBuffer &payload,
 				    std::optional<uint64_t> address)
 {
-	TypedParams p;
+	auto d = CVM_TRY(started("inject"));
+	// Shared with the call's thread; wiped by whichever lets go last.
+	auto p = std::make_shared<TypedParams>();
+	p->secret = true;
 	std::string h = toBase64(header.view()), s = toBase64(payload.view());
-	ScopeExit wipe([&] {
-		secureWipe(h.data(), h.size());
-		secureWipe(s.data(), s.size());
-	});
-	if (virTypedParamsAddString(&p.params, &p.count, &p.max, VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET_HEADER,
-				    h.c_str()) < 0 ||
-	    virTypedParamsAddString(&p.params, &p.count, &p.max, VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET, s.c_str()) < 0 ||
-	    (address && virTypedParamsAddULLong(&p.params, &p.count, &p.max,
-						VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET_SET_ADDRESS, *address) < 0))
+	int rc = virTypedParamsAddString(&p->params, &p->count, &p->max, VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET_HEADER,
+					 h.c_str());
+	if (rc == 0)
+		rc = virTypedParamsAddString(&p->params, &p->count, &p->max, VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET,
+					     s.c_str());
+	secureWipe(h.data(), h.size());
+	secureWipe(s.data(), s.size());
+	if (rc == 0 && address)
+		rc = virTypedParamsAddULLong(&p->params, &p->count, &p->max,
+					     VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET_SET_ADDRESS, *address);
+	if (rc < 0)
 		return libvirtError("building the secret parameters");
-	virDomain *d = running_ ? running_.get() : domain_.get();
-	if (virDomainSetLaunchSecurityState(d, p.params, p.count, 0) < 0)
-		return libvirtError("injecting the launch secret (virDomainSetLaunchSecurityState)");
-	return {};
+	return status(conn_->call<Done>(
+		"virDomainSetLaunchSecurityState",
+		[d, p](virConnect *) -> Result<Done> {
+			if (virDomainSetLaunchSecurityState(d.get(), p->params, p->count, 0) < 0)
+				return libvirtError("injecting the launch secret (virDomainSetLaunchSecurityState)");
+			return Done();
+		},
+		conn_->deadline(), true));
 }
 
 Status LibvirtBackend::resume()
 {
-	virDomain *d = running_ ? running_.get() : domain_.get();
-	if (virDomainResume(d) < 0)
-		return libvirtError("resuming domain '" + xml_.name() + "'");
-	return {};
+	auto d = CVM_TRY(started("resume"));
+	std::string what = "resuming domain '" + name_ + "'";
+	return status(conn_->call<Done>(
+		what,
+		[d, what](virConnect *) -> Result<Done> {
+			if (virDomainResume(d.get()) < 0)
+				return libvirtError(what);
+			return Done();
+		},
+		conn_->deadline(), true));
 }
 
 Status LibvirtBackend::destroy()
 {
-	virDomain *d = running_ ? running_.get() : domain_.get();
-	if (virDomainIsActive(d) != 1)
-		return {};
-	if (virDomainDestroy(d) < 0 && virDomainIsActive(d) == 1)
-		return libvirtError("destroying domain '" + xml_.name() + "'");
-	return {};
+	if (!session_)
+		return {};   // no start was attempted: no guest of this launch can run
+	if (!conn_->settle(conn_->deadline()))
+		g_warning("a libvirt call of this launch still has not returned; looking for the guest anyway");
+	return destroyLaunch(*session_);
+}
+
+Status LibvirtBackend::destroyLaunch(ByteView session)
+{
+	auto deadline = conn_->deadline();
+	Bytes want(session.begin(), session.end());
+	for (;;) {
+		auto st = conn_->call<Done>(
+			"destroying domain '" + name_ + "'",
+			[uuid = uuid_, name = name_, want](virConnect *c) -> Result<Done> {
+				CVM_CHECK(destroyIfSession(c, uuid, name, want));
+				return Done();
+			},
+			deadline, false);
+		if (st) {
+			running_.reset();
+			return {};
+		}
+		if (conn_->alive() || LibvirtConnection::Clock::now() >= deadline)
+			return st.error();
+		// libvirtd went away (restarted): the guest may well outlive it.
+		g_message("%s; reconnecting to %s", st.error().message().c_str(), conn_->uri().c_str());
+		running_.reset();
+		if (auto again = conn_->reopen(deadline); !again)
+			return Error(st.error().code(), st.error().message() + "; reconnecting to " + conn_->uri() +
+								": " + again.error().message());
+	}
 }
 
 } // namespace cvm::plugin

@@ -8,7 +8,20 @@
 
 namespace cvm::plugin {
 
-Result<std::unique_ptr<LibvirtTdxBackend>> LibvirtTdxBackend::create(virConnect *conn, const DomainXml &xml)
+namespace {
+
+struct Done {};
+
+Status status(Result<Done> r)
+{
+	if (!r)
+		return std::move(r).error();
+	return {};
+}
+
+} // namespace
+
+Result<std::unique_ptr<LibvirtTdxBackend>> LibvirtTdxBackend::create(LibvirtConnection &conn, const DomainXml &xml)
 {
 	auto copy = CVM_TRY(DomainXml::parse(CVM_TRY(xml.serialize())));
 	return std::unique_ptr<LibvirtTdxBackend>(new LibvirtTdxBackend(conn, std::move(copy)));
@@ -16,9 +29,15 @@ Result<std::unique_ptr<LibvirtTdxBackend>> LibvirtTdxBackend::create(virConnect 
 
 Status LibvirtTdxBackend::checkTdxPlatform()
 {
-	unsigned long version = 0;
-	if (virConnectGetLibVersion(conn_, &version) < 0)
-		return libvirtError("asking libvirt for its version");
+	auto version = CVM_TRY(conn_.call<unsigned long>(
+		"virConnectGetLibVersion",
+		[](virConnect *c) -> Result<unsigned long> {
+			unsigned long v = 0;
+			if (virConnectGetLibVersion(c, &v) < 0)
+				return libvirtError("asking libvirt for its version");
+			return v;
+		},
+		conn_.deadline(), true));
 	return tdx::checkLibvirtTdxVersion(version);
 }
 
@@ -32,9 +51,16 @@ Result<std::string> LibvirtTdxBackend::startXml(const DomainXml &xml, const TdxS
 Status LibvirtTdxBackend::startTd(const TdxStartParameters &p)
 {
 	std::string text = CVM_TRY(startXml(xml_, p));
-	running_.reset(virDomainCreateXML(conn_, text.c_str(), VIR_DOMAIN_START_PAUSED));
-	if (!running_)
-		return libvirtError("starting TD '" + xml_.name() + "' paused");
+	std::string what = "starting TD '" + xml_.name() + "' paused";
+	running_ = CVM_TRY(conn_.call<SharedDomain>(
+		what,
+		[text, what](virConnect *c) -> Result<SharedDomain> {
+			VirDomainPtr d(virDomainCreateXML(c, text.c_str(), VIR_DOMAIN_START_PAUSED));
+			if (!d)
+				return libvirtError(what);
+			return shareDomain(std::move(d));
+		},
+		conn_.deadline(), true));
 	return {};
 }
 
@@ -42,17 +68,41 @@ Status LibvirtTdxBackend::resume()
 {
 	if (!running_)
 		return Error(ErrorCode::Internal, "the TD was not started");
-	if (virDomainResume(running_.get()) < 0)
-		return libvirtError("resuming TD '" + xml_.name() + "'");
-	return {};
+	std::string what = "resuming TD '" + xml_.name() + "'";
+	return status(conn_.call<Done>(
+		what,
+		[d = running_, what](virConnect *) -> Result<Done> {
+			if (virDomainResume(d.get()) < 0)
+				return libvirtError(what);
+			return Done();
+		},
+		conn_.deadline(), true));
 }
 
+// Only the handle this launch's create returned: a guest some other start
+// brought up is not ours to destroy. -1 from virDomainIsActive (libvirt cannot
+// tell) is an error, never "not running".
 Status LibvirtTdxBackend::destroy()
 {
-	if (!running_ || virDomainIsActive(running_.get()) != 1)
+	if (!conn_.settle(conn_.deadline()))
+		g_warning("a libvirt call of this TD launch still has not returned");
+	if (!running_)
 		return {};
-	if (virDomainDestroy(running_.get()) < 0 && virDomainIsActive(running_.get()) == 1)
-		return libvirtError("destroying TD '" + xml_.name() + "'");
+	std::string what = "destroying TD '" + xml_.name() + "'";
+	CVM_CHECK(status(conn_.call<Done>(
+		what,
+		[d = running_, what](virConnect *) -> Result<Done> {
+			int active = virDomainIsActive(d.get());
+			if (active == 0)
+				return Done();
+			if (active < 0)
+				return libvirtError(what);
+			if (virDomainDestroy(d.get()) < 0 && virDomainIsActive(d.get()) != 0)
+				return libvirtError(what);
+			return Done();
+		},
+		conn_.deadline(), false)));
+	running_.reset();
 	return {};
 }
 

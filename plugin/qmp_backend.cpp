@@ -114,7 +114,8 @@ Result<JsonNodePtr> QmpBackend::execute(std::string_view command, JsonObject *ar
 	if (!monitor_)
 		return Error(ErrorCode::Internal, "the guest was not started");
 	auto r = monitor_->execute(command, arguments, options_.stepTimeout);
-	if (!r)
+	// QEMU's own errors already name the command ("cont: desc"): say it once.
+	if (!r && r.error().message().rfind(std::string(command) + ": ", 0) != 0)
 		return r.error().withContext(std::string(command));
 	return r;
 }

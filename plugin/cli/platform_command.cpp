@@ -121,10 +121,12 @@ int runPlatformCommand(int argc, char **argv)
 	if (!qmpSocket.empty()) {
 		pc = fromQmp(qmpSocket, settings->stepTimeout);
 	} else {
-		auto conn = plugin::openLibvirt(uri.empty() ? settings->connectUri : uri);
+		auto conn = plugin::LibvirtConnection::open(uri.empty() ? settings->connectUri : uri,
+							    std::chrono::seconds(settings->stepTimeout));
 		if (!conn)
 			return fail(conn.error(), kExitUsage);
-		pc = plugin::nodeSevCertificates(conn->get());
+		pc = (*conn)->call<plugin::PlatformCertificates>("virNodeGetSEVInfo", plugin::nodeSevCertificates,
+								 (*conn)->deadline(), false);
 	}
 	if (!pc)
 		return fail(pc.error(), kExitUsage);

@@ -8,8 +8,12 @@
 // status) or, with --detach, on its own (its pid on stdout or in --pidfile).
 #define G_LOG_DOMAIN "cvm-cli"
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -18,6 +22,7 @@
 #include "tdx_launch.h"
 #include "cvm/common/file.h"
 #include "cvm/plugin/as_service.h"
+#include "cvm/plugin/interrupt.h"
 #include "cvm/plugin/metadata.h"
 #include "cvm/plugin/qmp_backend.h"
 
@@ -33,6 +38,37 @@ public:
 	Status recordRunning(std::string_view) override { return {}; }
 	void clear() override {}
 };
+
+constexpr std::string_view kWorkDirPrefix = "cvm-launch-qemu-";
+
+// A killed cvm-launch (SIGKILL: no chance to clean up) leaves its work dir
+// behind (the monitor socket; the session files are gone once the emulator
+// has read them). Work dirs are named cvm-launch-qemu-PID-XXXXXX: those of
+// our user whose PID no longer exists are removed.
+void removeStaleWorkDirs()
+{
+	std::string tmp = g_get_tmp_dir();
+	DIR *d = opendir(tmp.c_str());
+	if (!d)
+		return;
+	while (dirent *e = readdir(d)) {
+		std::string_view n = e->d_name;
+		if (n.substr(0, kWorkDirPrefix.size()) != kWorkDirPrefix)
+			continue;
+		std::string rest(n.substr(kWorkDirPrefix.size()));
+		char *after = nullptr;
+		long pid = strtol(rest.c_str(), &after, 10);
+		if (pid <= 0 || !after || *after != '-' || (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH))
+			continue;
+		std::string path = tmp + "/" + std::string(n);
+		struct stat st;
+		if (lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+			continue;
+		if (auto r = removeTree(path); r)
+			g_info("removed %s, left by a cvm-launch that was killed", path.c_str());
+	}
+	closedir(d);
+}
 
 struct QemuArgs {
 	char *vm = nullptr, *policy = nullptr, *secretAddress = nullptr, *socket = nullptr, *pidfile = nullptr;
@@ -87,7 +123,8 @@ int launch(std::vector<std::string> command, const QemuArgs &a, const SettingsOp
 	auto options = launchOptions(a);
 	if (!options)
 		return fail(options.error(), kExitUsage);
-	auto work = TempDir::create("cvm-launch-qemu-");
+	removeStaleWorkDirs();
+	auto work = TempDir::create(std::string(kWorkDirPrefix) + std::to_string(getpid()) + "-");
 	if (!work)
 		return fail(work.error());
 	auto client = makeAsClient(*settings, settings->server, a.ca ? a.ca : "");
@@ -107,23 +144,34 @@ int launch(std::vector<std::string> command, const QemuArgs &a, const SettingsOp
 	if (!a.quiet && !a.json)
 		fprintf(stderr, "cvm-launch: attested %slaunch of %s (vm %s at %s)\n", tdx ? "TD " : "",
 			bo.command[0].c_str(), a.vm, settings->server.c_str());
-	plugin::LaunchOutcome outcome;
-	if (tdx) {
-		auto tdxOptions = tdxLaunchOptions(*settings, settings->server, a.vm);
-		if (!tdxOptions)
-			return fail(tdxOptions.error(), kExitUsage);
-		plugin::TdxLaunchStateMachine machine(backend, as, journal, *tdxOptions);
-		machine.setStepListener(progressPrinter(a.quiet));
-		outcome = machine.run();
-	} else {
-		plugin::LaunchStateMachine machine(backend, as, journal, *options);
-		machine.setStepListener(progressPrinter(a.quiet));
-		outcome = machine.run();
+	int rc;
+	std::string launchId;
+	{
+		// A SIGINT/SIGTERM during the launch rolls it back (afterwards,
+		// in the foreground, the guest dies with us as before).
+		plugin::LaunchInterrupt interrupt;
+		as.setInterruptCheck(plugin::LaunchInterrupt::checker());
+		plugin::LaunchOutcome outcome;
+		if (tdx) {
+			auto tdxOptions = tdxLaunchOptions(*settings, settings->server, a.vm);
+			if (!tdxOptions)
+				return fail(tdxOptions.error(), kExitUsage);
+			plugin::TdxLaunchStateMachine machine(backend, as, journal, *tdxOptions);
+			machine.setStepListener(progressPrinter(a.quiet));
+			machine.setInterruptCheck(plugin::LaunchInterrupt::checker());
+			outcome = machine.run();
+		} else {
+			plugin::LaunchStateMachine machine(backend, as, journal, *options);
+			machine.setStepListener(progressPrinter(a.quiet));
+			machine.setInterruptCheck(plugin::LaunchInterrupt::checker());
+			outcome = machine.run();
+		}
+		rc = reportOutcome(outcome, a.vm, a.json);
+		launchId = outcome.launchId;
 	}
-	int rc = reportOutcome(outcome, a.vm, a.json);
 	if (rc != kExitOk)
 		return rc;
-	return finish(backend, as, outcome.launchId, a);
+	return finish(backend, as, launchId, a);
 }
 
 } // namespace

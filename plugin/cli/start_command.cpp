@@ -13,7 +13,9 @@
 #include "commands.h"
 #include "launch_common.h"
 #include "tdx_launch.h"
+#include "cvm/common/file.h"
 #include "cvm/plugin/as_service.h"
+#include "cvm/plugin/interrupt.h"
 #include "cvm/plugin/launch_records.h"
 #include "cvm/plugin/libvirt_backend.h"
 
@@ -21,13 +23,28 @@ namespace cvm::cli {
 
 namespace {
 
-bool processAlive(pid_t pid)
+int exitCodeOf(const Error &e)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+	return e.code() == ErrorCode::Timeout || e.code() == ErrorCode::Disconnected ? kExitUsage : kExitFailure;
 }
 
-// A record left by a cvm-launch that died between the start and the resume:
-// destroy the paused guest it left, void its launch, forget it.
+// The launch lock of the domain, or why not (naming the cvm-launch that has it).
+Result<UniqueFd> lockLaunch(plugin::LaunchRecords &records, const std::string &uuid, const std::string &name)
+{
+	auto lock = records.lock(uuid);
+	if (lock || lock.error().code() != ErrorCode::Conflict)
+		return lock;
+	std::string who;
+	if (auto rec = records.read(uuid); rec && rec->has_value() && (*rec)->pid > 0)
+		who = " (pid " + std::to_string((*rec)->pid) + ")";
+	return Error(ErrorCode::Conflict, "domain '" + name + "' is being launched by another cvm-launch" + who +
+						  "; nothing was done");
+}
+
+// A record whose lock was free: left by a cvm-launch that died (or could not
+// destroy its guest) between the start and the resume, or by a launch whose
+// guest stopped unseen. Destroy the paused guest it left (only one running
+// that launch's session), void its launch, forget it.
 Status cleanUpStaleRecord(plugin::LaunchRecords &records, plugin::LibvirtBackend &backend,
 			  const plugin::Settings &settings, const std::string &name)
 {
@@ -35,15 +52,16 @@ Status cleanUpStaleRecord(plugin::LaunchRecords &records, plugin::LibvirtBackend
 	auto rec = CVM_TRY(records.read(uuid));
 	if (!rec)
 		return {};
-	if (rec->pid != getpid() && processAlive(rec->pid) && rec->state != plugin::RecordState::Running)
-		return Error(ErrorCode::Conflict, "domain '" + name + "' is being launched by cvm-launch (pid " +
-							  std::to_string(rec->pid) + ")");
-	if (rec->state == plugin::RecordState::Running && backend.isActive())
-		return Error(ErrorCode::Conflict, "domain '" + name + "' is already running");
-	if (backend.isActive()) {
-		g_message("domain '%s' was left paused by an interrupted launch (%s): destroying it", name.c_str(),
-			  rec->launchId.c_str());
-		CVM_CHECK(backend.destroy());
+	if (rec->state == plugin::RecordState::Running) {
+		if (CVM_TRY(backend.isActive()))
+			return Error(ErrorCode::Conflict, "domain '" + name + "' is already running");
+	} else {
+		g_message("domain '%s': launch %s was interrupted (%s): destroying what it left", name.c_str(),
+			  rec->launchId.c_str(), std::string(plugin::recordStateName(rec->state)).c_str());
+		auto session = fromBase64(rec->session);
+		if (!session)
+			return session.error().withContext(records.pathFor(uuid));
+		CVM_CHECK(backend.destroyLaunch(*session));
 	}
 	if (auto as = makeAsClient(settings, rec->server, rec->caFile); as) {
 		if (auto st = (*as)->end(rec->vmId, rec->launchId, "interrupted launch cleaned up"); !st)
@@ -60,34 +78,51 @@ struct StartArgs {
 	~StartArgs() { g_free(connect); }
 };
 
+// Everything before the launch: the domain, its metadata, the lock, the stale record.
+struct Prepared {
+	std::unique_ptr<plugin::LibvirtBackend> backend;
+	plugin::LaunchMetadata metadata;
+	UniqueFd lock;
+};
+
+Result<Prepared> prepare(const std::string &name, const std::string &uri, const plugin::Settings &settings,
+			 plugin::LaunchRecords &records)
+{
+	Prepared p;
+	p.backend = CVM_TRY(plugin::LibvirtBackend::open(uri, name, std::chrono::seconds(settings.stepTimeout)));
+	const auto &xml = p.backend->xml();
+	auto md = xml.metadata();
+	if (!md)
+		return md.error().withContext("domain '" + name + "'");
+	if (!md->has_value())
+		return Error(ErrorCode::InvalidArgument,
+			     "domain '" + name + "' has no <cvm:launch> metadata (docs/domain-metadata.md): it is not an "
+			     "attested domain; start it with 'virsh start " + name + "'");
+	p.metadata = **md;
+	p.lock = CVM_TRY(lockLaunch(records, xml.uuid(), name));
+	CVM_CHECK(cleanUpStaleRecord(records, *p.backend, settings, name));
+	if (CVM_TRY(p.backend->isActive()))
+		return Error(ErrorCode::Conflict, "domain '" + name + "' is already running");
+	return p;
+}
+
 int launchDomain(const std::string &name, const StartArgs &args, const SettingsOptions &opts)
 {
 	auto settings = opts.load();
 	if (!settings)
 		return fail(settings.error(), kExitUsage);
 	std::string uri = args.connect ? args.connect : settings->connectUri;
-	auto conn = plugin::openLibvirt(uri);
-	if (!conn)
-		return fail(conn.error(), kExitUsage);
-	auto backend = plugin::LibvirtBackend::open(conn->get(), name);
-	if (!backend)
-		return fail(backend.error());
-	const auto &xml = (*backend)->xml();
-	auto md = xml.metadata();
-	if (!md)
-		return fail("domain '" + name + "': " + md.error().message());
-	if (!md->has_value())
-		return fail("domain '" + name + "' has no <cvm:launch> metadata (docs/domain-metadata.md): "
-			    "it is not an attested domain; start it with 'virsh start " + name + "'");
-	const plugin::LaunchMetadata &m = **md;
+	// A libvirtd that went away must be an error of the call, not a SIGPIPE.
+	signal(SIGPIPE, SIG_IGN);
+	plugin::LaunchRecords records(settings->stateDir);
+	auto p = prepare(name, uri, *settings, records);
+	if (!p)
+		return fail(p.error(), exitCodeOf(p.error()));
+	plugin::LibvirtBackend &backend = *p->backend;
+	const auto &xml = backend.xml();
+	const plugin::LaunchMetadata &m = p->metadata;
 	std::string server = opts.given("server") || m.server.empty() ? settings->server : m.server;
 	std::string vmId = plugin::effectiveVmId(m, xml.uuid());
-
-	plugin::LaunchRecords records(settings->stateDir);
-	if (auto st = cleanUpStaleRecord(records, **backend, *settings, name); !st)
-		return fail(st.error());
-	if ((*backend)->isActive())
-		return fail("domain '" + name + "' is already running");
 
 	auto client = makeAsClient(*settings, server, m.caFile);
 	if (!client)
@@ -105,18 +140,31 @@ int launchDomain(const std::string &name, const StartArgs &args, const SettingsO
 		auto tdxOptions = tdxLaunchOptions(*settings, server, vmId);
 		if (!tdxOptions)
 			return fail(tdxOptions.error(), kExitUsage);
-		return launchTdDomain(conn->get(), xml, as, journal, *tdxOptions, args.json, args.quiet);
+		plugin::LaunchInterrupt interrupt;
+		backend.setInterruptCheck(plugin::LaunchInterrupt::checker());
+		return launchTdDomain(backend.connection(), xml, as, journal, *tdxOptions, args.json, args.quiet);
 	}
 	bool kernelHashes = m.kernelHashes.value_or(xml.directKernelBoot());
-	plugin::LaunchStateMachine machine(**backend, as, journal,
+	plugin::LaunchStateMachine machine(backend, as, journal,
 					   { m.policy, kernelHashes ? std::optional<bool>(true) : m.kernelHashes,
 					     m.secretAddress });
 	machine.setStepListener(progressPrinter(args.quiet));
+	// From here a SIGINT/SIGTERM rolls the launch back instead of killing us.
+	plugin::LaunchInterrupt interrupt;
+	machine.setInterruptCheck(plugin::LaunchInterrupt::checker());
+	backend.setInterruptCheck(plugin::LaunchInterrupt::checker());
+	as.setInterruptCheck(plugin::LaunchInterrupt::checker());
 	if (!args.quiet && !args.json)
 		fprintf(stderr, "cvm-launch: attested launch of '%s' (vm %s at %s)\n", name.c_str(), vmId.c_str(),
 			server.c_str());
 	auto outcome = machine.run();
-	return reportOutcome(outcome, name, args.json);
+	int rc = reportOutcome(outcome, name, args.json);
+	if (outcome.recordKept)
+		fprintf(stderr,
+			"cvm-launch: %s: the guest could not be confirmed destroyed; its launch record %s stays so that "
+			"'cvm-launch start %s' (or the libvirt hook, when the guest stops) can finish the cleanup\n",
+			name.c_str(), records.pathFor(xml.uuid()).c_str(), name.c_str());
+	return rc;
 }
 
 } // namespace

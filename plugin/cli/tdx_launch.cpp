@@ -26,7 +26,7 @@ Result<plugin::TdxLaunchOptions> tdxLaunchOptions(const plugin::Settings &settin
 	return o;
 }
 
-int launchTdDomain(virConnect *conn, const plugin::DomainXml &xml, plugin::TdxAttestationService &as,
+int launchTdDomain(plugin::LibvirtConnection &conn, const plugin::DomainXml &xml, plugin::TdxAttestationService &as,
 		   plugin::LaunchJournal &journal, const plugin::TdxLaunchOptions &options, bool json, bool quiet)
 {
 	std::string name = xml.name();
@@ -35,6 +35,7 @@ int launchTdDomain(virConnect *conn, const plugin::DomainXml &xml, plugin::TdxAt
 		return fail(backend.error());
 	plugin::TdxLaunchStateMachine machine(**backend, as, journal, options);
 	machine.setStepListener(progressPrinter(quiet));
+	machine.setInterruptCheck(plugin::LaunchInterrupt::checker());
 	if (!quiet && !json)
 		fprintf(stderr, "cvm-launch: attested TD launch of '%s' (vm %s at %s)\n", name.c_str(),
 			options.vmId.c_str(), options.server.c_str());

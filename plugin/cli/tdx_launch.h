@@ -7,10 +7,10 @@
 #include <string>
 
 #include "cvm/plugin/domain_xml.h"
+#include "cvm/plugin/libvirt_connection.h"
 #include "cvm/plugin/settings.h"
 #include "cvm/plugin/tdx_launch.h"
 
-typedef struct _virConnect virConnect;
 
 namespace cvm::cli {
 
@@ -20,7 +20,7 @@ Result<plugin::TdxLaunchOptions> tdxLaunchOptions(const plugin::Settings &settin
 						  const std::string &vmId);
 
 // `cvm-launch start` of a domain whose metadata says scheme="intel-tdx".
-int launchTdDomain(virConnect *conn, const plugin::DomainXml &xml, plugin::TdxAttestationService &as,
+int launchTdDomain(plugin::LibvirtConnection &conn, const plugin::DomainXml &xml, plugin::TdxAttestationService &as,
 		   plugin::LaunchJournal &journal, const plugin::TdxLaunchOptions &options, bool json, bool quiet);
 
 } // namespace cvm::cli

@@ -9,8 +9,10 @@
 //  prepare begin  without <cvm:launch> metadata: exit 0 at once; with it:
 //                 allowed only for the session of a pending cvm-launch record,
 //                 refused otherwise (stderr reaches the admin through libvirt);
-//  release end    the launch is over: a detached `cvm-launch hook end` tells
-//                 the AS (bounded by end-timeout) and the record is removed.
+//  release end    when the domain that stopped carried the record's session,
+//                 the launch is over: a detached `cvm-launch hook end` tells
+//                 the AS (bounded by end-timeout) and the record is removed;
+//                 any other release (a refused start) leaves the record.
 //
 // Everything it starts is detached (own session, stdio on /dev/null), so
 // libvirt, which waits for the hook's output to close, is never held up.
@@ -168,6 +170,12 @@ int releaseEnd(const std::string &xml)
 	if (!rec || !rec->has_value())
 		return 0;
 	const LaunchRecord &r = **rec;
+	// libvirt runs release end for every start that ends, refused ones
+	// included: only the guest that carried this launch's session ends it
+	// (a refused plain start must not void a launch in flight).
+	auto session = doc->sevSession();
+	if (!session || *session != r.session)
+		return 0;
 	(void)records.remove(r.uuid);
 	std::vector<std::string> args = { cvmLaunchPath(), "hook", "end", "--as", r.server, "--vm", r.vmId,
 					  "--launch-id", r.launchId, "--reason",

@@ -166,3 +166,25 @@ TEST_CASE("the file journal writes pending, then running, and clears")
 	j.clear();
 	CHECK_FALSE(records.read(base.uuid)->has_value());
 }
+
+TEST_CASE("one launch lock per domain: a second holder is refused until the first lets go")
+{
+	auto dir = TempDir::create();
+	REQUIRE(dir.ok());
+	LaunchRecords records(dir->file("state"));
+	const std::string uuid = pending().uuid;
+	auto first = records.lock(uuid);
+	REQUIRE(first.ok());
+	auto second = records.lock(uuid);
+	REQUIRE_FALSE(second.ok());
+	CHECK(second.error().code() == ErrorCode::Conflict);
+	CHECK(second.error().message().find("another cvm-launch") != std::string::npos);
+	// Another domain is not held up.
+	CHECK(records.lock("00000000-0000-0000-0000-0000000000bb").ok());
+	struct stat st;
+	REQUIRE(stat((records.dir() + "/" + uuid + ".lock").c_str(), &st) == 0);
+	CHECK((st.st_mode & 0777) == 0600);
+	first->reset();
+	CHECK(records.lock(uuid).ok());
+	CHECK_FALSE(records.lock("../x").ok());
+}

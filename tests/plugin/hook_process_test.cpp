@@ -172,3 +172,34 @@ TEST_CASE("release end of a domain we have no record of does nothing")
 	CHECK(r.exitStatus == 0);
 	CHECK(r.err.empty());
 }
+
+TEST_CASE("release end of a start that did not carry the record's session leaves the launch alone")
+{
+	// libvirt runs release end after a refused start too: a plain `virsh
+	// start` refused while cvm-launch is mid-launch must not void that launch.
+	std::atomic<int> requests{ 0 };
+	test::StubServer as([&](SoupServer *, SoupServerMessage *msg, const std::string &) {
+		++requests;
+		soup_server_message_set_status(msg, 204, nullptr);
+	});
+	HookRig rig;
+	for (RecordState state : { RecordState::Pending, RecordState::Started, RecordState::Running }) {
+		INFO(recordStateName(state));
+		REQUIRE(rig.records.write(rig.record(state, as.url())).ok());
+		for (std::string session : { std::string(), std::string("b3RoZXItc2Vzc2lvbg==") }) {
+			auto r = rig.hook("release", "end", domainXml(kGuarded, session));
+			CHECK(r.exitStatus == 0);
+			auto rec = rig.records.read(kUuid);
+			REQUIRE(rec.ok());
+			REQUIRE(rec->has_value());
+			CHECK((*rec)->state == state);
+		}
+	}
+	// The record's own guest ending still ends the launch.
+	auto r = rig.hook("release", "end", domainXml(kGuarded, "c2Vzc2lvbi1ibG9i"));
+	CHECK(r.exitStatus == 0);
+	CHECK_FALSE(rig.records.read(kUuid)->has_value());
+	for (int i = 0; i < 100 && requests == 0; ++i)
+		std::this_thread::sleep_for(std::chrono::milliseconds(100));
+	CHECK(requests == 1);
+}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <thread>
 
+#include "as_proxy.h"
 #include "launch_rig.h"
 #include "test_http.h"
 
@@ -37,6 +38,27 @@ void checkClean(const LaunchRig &rig, const CommandResult &r)
 	CHECK(processesMentioning(rig.simNeedle()).empty());
 	CHECK(emptyDir(rig.path("tmp")));
 	CHECK_FALSE(containsSecret(r.out + r.err, rig.luksKey));
+}
+
+// The audit trail of the rig's VM at the real AS.
+std::string audit(LaunchRig &rig)
+{
+	return rig.owner({ "audit", "--vm", rig.vm }).out;
+}
+
+// cvm-launch qemu in the background (what LaunchRig::launch runs).
+std::unique_ptr<Background> launchInBackground(LaunchRig &rig, const std::vector<std::string> &extra,
+					       const std::string &server)
+{
+	std::vector<std::string> argv = { buildPath("plugin/cvm-launch"), "qemu", "--server", server, "--vm", rig.vm,
+					  "--secret-address", std::to_string(kSecretGpa) };
+	argv.insert(argv.end(), extra.begin(), extra.end());
+	argv.insert(argv.end(), { "--", buildPath("sim/cvm-sev-sim"), "--state-dir", simPlatformDir(), "-bios",
+				  "/usr/share/OVMF/OVMF_CODE.fd", "-name", rig.simNeedle() });
+	return std::make_unique<Background>(argv,
+					    std::vector<std::string>{ "TMPDIR=" + rig.path("tmp"),
+								      "CVM_LAUNCH_CONFIG=/dev/null" },
+					    rig.dir.path());
 }
 
 } // namespace
@@ -79,6 +101,69 @@ TEST_CASE("AS too slow: as-launch times out within as-timeout")
 	CHECK(r.err.find("step as-launch") != std::string::npos);
 	CHECK(took < std::chrono::seconds(20));
 	checkClean(rig, r);
+}
+
+TEST_CASE("AS too slow at validate: validate times out, the guest is destroyed, the launch voided")
+{
+	LaunchRig rig;
+	rig.registerVm();
+	AsProxy proxy(rig.as->url(), AsProxy::Validate::Stall);
+	auto begin = std::chrono::steady_clock::now();
+	auto r = rig.launch({ "--json", "--as-timeout", "2" }, proxy.url());
+	auto took = std::chrono::steady_clock::now() - begin;
+	INFO(r.out << r.err);
+	CHECK(proxy.validateSeen());
+	CHECK(r.exitStatus == 2);
+	CHECK(r.out.find("\"failed-step\" : \"validate\"") != std::string::npos);
+	CHECK(r.out.find("\"error-code\" : \"timeout\"") != std::string::npos);
+	CHECK(r.out.find("\"destroyed\" : true") != std::string::npos);
+	CHECK(r.out.find("\"voided\" : true") != std::string::npos);
+	CHECK(took < std::chrono::seconds(30));
+	checkClean(rig, r);
+	CHECK(audit(rig).find("launch voided before validation") != std::string::npos);
+	CHECK_FALSE(containsSecret(rig.as->log(), rig.luksKey));
+}
+
+TEST_CASE("AS answers garbage at validate: a protocol error, the guest destroyed, the launch voided")
+{
+	LaunchRig rig;
+	rig.registerVm();
+	AsProxy proxy(rig.as->url(), AsProxy::Validate::Garbage);
+	auto r = rig.launch({ "--json" }, proxy.url());
+	INFO(r.out << r.err);
+	CHECK(proxy.validateSeen());
+	CHECK(r.exitStatus == 2);
+	CHECK(r.out.find("\"failed-step\" : \"validate\"") != std::string::npos);
+	CHECK(r.out.find("\"error-code\" : \"protocol\"") != std::string::npos);
+	CHECK(r.out.find("\"destroyed\" : true") != std::string::npos);
+	CHECK(r.out.find("\"voided\" : true") != std::string::npos);
+	CHECK(r.err.find("launch failed at step validate") != std::string::npos);
+	checkClean(rig, r);
+	CHECK(audit(rig).find("launch voided before validation") != std::string::npos);
+}
+
+TEST_CASE("SIGTERM between start and resume: rolled back at once, nothing left")
+{
+	LaunchRig rig;
+	rig.registerVm();
+	AsProxy proxy(rig.as->url(), AsProxy::Validate::Hold);
+	auto bg = launchInBackground(rig, { "--json", "--as-timeout", "60" }, proxy.url());
+	REQUIRE(waitFor([&] { return proxy.validateSeen(); }, 60));
+	REQUIRE_FALSE(processesMentioning(rig.simNeedle()).empty());   // the paused guest
+	auto begin = std::chrono::steady_clock::now();
+	bg->signal(SIGTERM);
+	auto r = bg->wait(30);
+	auto took = std::chrono::steady_clock::now() - begin;
+	INFO(r.out << r.err);
+	CHECK(r.exitStatus == 1);
+	// Not after as-timeout: the AS request itself was cut short.
+	CHECK(took < std::chrono::seconds(10));
+	CHECK(r.out.find("\"failed-step\" : \"validate\"") != std::string::npos);
+	CHECK(r.err.find("interrupted by SIGTERM") != std::string::npos);
+	CHECK(r.out.find("\"destroyed\" : true") != std::string::npos);
+	CHECK(r.out.find("\"voided\" : true") != std::string::npos);
+	checkClean(rig, r);
+	CHECK(audit(rig).find("launch voided before validation") != std::string::npos);
 }
 
 TEST_CASE("measurement mismatch (the platform reports a wrong MEASURE): refused, destroyed, voided")
@@ -150,4 +235,23 @@ TEST_CASE("cvm-launch killed between start and resume: the paused guest dies wit
 	for (int i = 0; i < 100 && !processesMentioning(needle).empty(); ++i)
 		usleep(50000);
 	CHECK(processesMentioning(needle).empty());
+	// SIGKILL leaves no chance to clean up: whatever the work dir still holds
+	// carries no secret, and the next run removes it.
+	std::string left;
+	if (DIR *d = opendir(rig.path("tmp").c_str())) {
+		while (dirent *e = readdir(d))
+			if (std::string(e->d_name).rfind("cvm-launch-qemu-", 0) == 0)
+				left = rig.path("tmp") + "/" + e->d_name;
+		closedir(d);
+	}
+	if (!left.empty())
+		if (DIR *d = opendir(left.c_str())) {
+			while (dirent *e = readdir(d))
+				if (e->d_type == DT_REG)
+					CHECK_FALSE(containsSecret(readTextFile(left + "/" + e->d_name).valueOr(""), rig.luksKey));
+			closedir(d);
+		}
+	auto next = rig.launch({}, "http://127.0.0.1:1");
+	CHECK(next.exitStatus == 2);
+	CHECK(emptyDir(rig.path("tmp")));
 }

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <cstring>
 #include <dirent.h>
 
 #include "cvm/common/json.h"
@@ -48,6 +49,11 @@ TEST_CASE("attested launch: the guest runs and holds exactly the registered secr
 	CHECK(*json::getString(o, "verdict") == "ok");
 	CHECK_FALSE(json::getString(o, "launch-id")->empty());
 	CHECK(json_array_get_length(json_object_get_array_member(o, "steps")) == 7);
+	// One progress line per step on stderr, in order, with its time.
+	using Line = std::pair<std::string, std::string>;
+	CHECK(progressLines(r.err) == std::vector<Line>{ { "certificates", "ok" }, { "as-launch", "ok" }, { "start", "ok" },
+							 { "measure", "ok" }, { "validate", "ok" }, { "inject", "ok" },
+							 { "resume", "ok" } });
 	auto pid = readTextFile(pidfile);
 	REQUIRE(pid.ok());
 	int guest = std::stoi(*pid);
@@ -100,4 +106,40 @@ TEST_CASE("a tampered firmware is refused at validate, the guest destroyed, the 
 	auto audit = rig.owner({ "audit", "--vm", rig.vm, "--json" });
 	INFO(audit.out);
 	CHECK(audit.out.find("measurement-mismatch") != std::string::npos);
+}
+
+TEST_CASE("the dh-cert and session files the emulator reads are 0600 in a 0700 dir, and gone afterwards")
+{
+	LaunchRig rig;
+	rig.registerVm();
+	// An emulator that notes the modes of the files it is given, then is the simulator.
+	std::string modes = rig.path("modes.txt"), wrapper = rig.path("emulator.sh");
+	std::string script = "#!/bin/sh\nfor a in \"$@\"; do\n  case \"$a\" in sev-guest,*)\n"
+			     "    IFS=,; for kv in $a; do case \"$kv\" in dh-cert-file=*|session-file=*)\n"
+			     "      f=${kv#*=}; echo \"${kv%%=*} $(stat -c %a \"$f\") $(stat -c %a \"$(dirname \"$f\")\") $f\" >>" +
+			     modes + "\n    ;; esac; done; unset IFS ;;\n  esac\ndone\nexec " + buildPath("sim/cvm-sev-sim") +
+			     " \"$@\"\n";
+	REQUIRE(writeFileAtomic(wrapper, asBytes(script), 0755).ok());
+	rig.emulator = wrapper;
+	auto r = rig.launch({ "--detach", "--pidfile", rig.path("guest.pid") }, rig.as->url());
+	INFO(r.out << r.err);
+	REQUIRE(r.exitStatus == 0);
+	auto seen = readTextFile(modes);
+	REQUIRE(seen.ok());
+	INFO(*seen);
+	CHECK(seen->find("dh-cert-file 600 700 ") != std::string::npos);
+	CHECK(seen->find("session-file 600 700 ") != std::string::npos);
+	// Removed once the emulator had read them (the guest still runs).
+	for (const char *key : { "dh-cert-file ", "session-file " }) {
+		size_t at = seen->find(key);
+		REQUIRE(at != std::string::npos);
+		std::string path = seen->substr(seen->find(' ', seen->find(' ', at + strlen(key)) + 1) + 1);
+		path = path.substr(0, path.find('\n'));
+		CHECK_FALSE(fileExists(path));
+	}
+	if (auto pid = readTextFile(rig.path("guest.pid")); pid.ok())
+		kill(std::stoi(*pid), SIGKILL);
+	for (int i = 0; i < 100 && !processesMentioning(rig.simNeedle()).empty(); ++i)
+		usleep(50000);
+	CHECK(entries(rig.path("tmp")).empty());
 }

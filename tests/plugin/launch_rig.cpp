@@ -3,7 +3,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -80,12 +83,87 @@ CommandResult LaunchRig::launch(const std::vector<std::string> &extra, const std
 	std::vector<std::string> argv = { buildPath("plugin/cvm-launch"), "qemu", "--server", server, "--vm", vm,
 					  "--secret-address", std::to_string(kSecretGpa) };
 	argv.insert(argv.end(), extra.begin(), extra.end());
-	argv.insert(argv.end(), { "--", buildPath("sim/cvm-sev-sim"), "--state-dir", simPlatformDir(), "-bios", firmware,
+	argv.insert(argv.end(), { "--", emulator, "--state-dir", simPlatformDir(), "-bios", firmware,
 				  "-name", simNeedle() });
 	argv.insert(argv.end(), simArgs.begin(), simArgs.end());
 	std::vector<std::string> fullEnv = { "TMPDIR=" + path("tmp"), "CVM_LAUNCH_CONFIG=/dev/null" };
 	fullEnv.insert(fullEnv.end(), env.begin(), env.end());
 	return run(argv, {}, fullEnv, 120);
+}
+
+Background::Background(const std::vector<std::string> &argv, const std::vector<std::string> &env,
+		       const std::string &dir)
+{
+	static int serial = 0;
+	std::string base = dir + "/bg-" + std::to_string(++serial);
+	out_ = base + ".out";
+	err_ = base + ".err";
+	int outFd = open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int errFd = open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	REQUIRE(outFd >= 0);
+	REQUIRE(errFd >= 0);
+	gchar **envp = g_get_environ();
+	for (const auto &kv : env) {
+		auto eq = kv.find('=');
+		envp = g_environ_setenv(envp, kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), TRUE);
+	}
+	std::vector<char *> cargv;
+	for (const auto &a : argv)
+		cargv.push_back(const_cast<char *>(a.c_str()));
+	cargv.push_back(nullptr);
+	GPid pid = 0;
+	GError *error = nullptr;
+	bool ok = g_spawn_async_with_fds(nullptr, cargv.data(), envp, G_SPAWN_DO_NOT_REAP_CHILD, nullptr, nullptr, &pid,
+					 -1, outFd, errFd, &error);
+	g_strfreev(envp);
+	close(outFd);
+	close(errFd);
+	INFO((error ? error->message : ""));
+	REQUIRE(ok);
+	pid_ = pid;
+}
+
+Background::~Background()
+{
+	if (!reaped_) {
+		kill(pid_, SIGKILL);
+		int st = 0;
+		waitpid(pid_, &st, 0);
+	}
+}
+
+void Background::signal(int signo)
+{
+	if (!reaped_)
+		kill(pid_, signo);
+}
+
+CommandResult Background::wait(int seconds)
+{
+	for (int i = 0; !reaped_ && i <= seconds * 20; ++i) {
+		int st = 0;
+		if (waitpid(pid_, &st, WNOHANG) == pid_) {
+			reaped_ = true;
+			status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			break;
+		}
+		usleep(50000);
+	}
+	CommandResult r;
+	r.exitStatus = reaped_ ? status_ : -1;
+	r.out = readTextFile(out_).valueOr("");
+	r.err = readTextFile(err_).valueOr("");
+	return r;
+}
+
+bool waitFor(const std::function<bool()> &condition, double seconds)
+{
+	for (int i = 0; i < seconds * 20; ++i) {
+		if (condition())
+			return true;
+		usleep(50000);
+	}
+	return condition();
 }
 
 std::vector<int> processesMentioning(const std::string &needle)
@@ -107,6 +185,32 @@ std::vector<int> processesMentioning(const std::string &needle)
 	}
 	closedir(d);
 	return found;
+}
+
+std::vector<std::pair<std::string, std::string>> progressLines(const std::string &text)
+{
+	static const GRegex *re = g_regex_new("^cvm-launch: step ([a-z-]+) (ok|FAILED) \\([0-9]+\\.[0-9] ms\\)(: .+)?$",
+					      G_REGEX_OPTIMIZE, GRegexMatchFlags(0), nullptr);
+	std::vector<std::pair<std::string, std::string>> lines;
+	size_t at = 0;
+	while (at < text.size()) {
+		size_t end = text.find('\n', at);
+		std::string line = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+		at = end == std::string::npos ? text.size() : end + 1;
+		if (line.rfind("cvm-launch: step", 0) != 0)
+			continue;
+		GMatchInfo *m = nullptr;
+		if (g_regex_match(re, line.c_str(), GRegexMatchFlags(0), &m)) {
+			gchar *name = g_match_info_fetch(m, 1), *verdict = g_match_info_fetch(m, 2);
+			lines.emplace_back(name, verdict);
+			g_free(name);
+			g_free(verdict);
+		} else {
+			lines.emplace_back("", line);
+		}
+		g_match_info_free(m);
+	}
+	return lines;
 }
 
 bool containsSecret(std::string_view haystack, ByteView secret)

@@ -5,6 +5,7 @@
 // at each point (destroy before void, nothing left behind).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 
 #include "cvm/plugin/launch.h"
@@ -323,7 +324,7 @@ TEST_CASE("an AS policy other than the metadata's is refused before the start, a
 	CHECK(out.describe().find("policy 0x1") != std::string::npos);
 }
 
-TEST_CASE("a failing destroy is reported and the launch is still voided")
+TEST_CASE("a failing destroy is reported, the launch still voided, the record kept for the cleanup")
 {
 	Rig r;
 	r.calls.failAt = "measure";
@@ -331,7 +332,58 @@ TEST_CASE("a failing destroy is reported and the launch is still voided")
 	auto out = r.run();
 	CHECK_FALSE(out.destroyed);
 	CHECK(out.voided);
+	// The guest may still be there: its record stays for the next run / the hook.
+	CHECK(out.recordKept);
+	CHECK(r.calls.log == Log{ "certificates", "as-launch", "journal-pending", "start", "measure", "destroy", "as-end" });
 	REQUIRE(out.rollbackErrors.size() == 1);
 	CHECK(out.rollbackErrors[0].message().find("destroying the guest") != std::string::npos);
 	CHECK(out.describe().rfind("measure: ", 0) == 0); // the cause stays the first failure
+}
+
+TEST_CASE("an interruption stops the launch before the next step and rolls back like any failure")
+{
+	for (std::string after : { "certificates", "as-launch", "start", "measure", "validate", "inject" }) {
+		INFO("interrupted after " << after);
+		Rig r;
+		LaunchStateMachine m(r.backend, r.as, r.journal);
+		m.setInterruptCheck([&]() -> std::optional<Error> {
+			if (std::find(r.calls.log.begin(), r.calls.log.end(), after) == r.calls.log.end())
+				return std::nullopt;
+			return Error(ErrorCode::Cancelled, "interrupted by SIGTERM", "interrupted");
+		});
+		auto out = m.run();
+		CHECK_FALSE(out.ok);
+		REQUIRE(out.error);
+		CHECK(out.error->code() == ErrorCode::Cancelled);
+		CHECK(out.describe().find("interrupted by SIGTERM") != std::string::npos);
+		// The step after `after` never ran; the rollback did.
+		auto at = std::find(r.calls.log.begin(), r.calls.log.end(), after);
+		REQUIRE(at != r.calls.log.end());
+		bool started = after != "certificates" && after != "as-launch";
+		Log rest(at + 1, r.calls.log.end());
+		Log expected;
+		if (started)
+			expected.push_back("destroy");
+		if (after != "certificates")
+			expected.push_back("as-end");
+		expected.push_back("journal-clear");
+		CHECK(rest == expected);
+		CHECK(out.destroyed == started);
+		CHECK_FALSE(out.recordKept);
+		CHECK_FALSE(out.steps.back().ok);
+	}
+}
+
+TEST_CASE("no interruption, no effect")
+{
+	Rig r;
+	LaunchStateMachine m(r.backend, r.as, r.journal);
+	int asked = 0;
+	m.setInterruptCheck([&]() -> std::optional<Error> {
+		++asked;
+		return std::nullopt;
+	});
+	auto out = m.run();
+	CHECK(out.ok);
+	CHECK(asked == kLaunchStepCount);
 }

@@ -13,7 +13,14 @@
 // Rollback: once the AS has issued a launch, every failure voids it (`end`);
 // once the start was attempted, every failure destroys the guest first. A
 // validated launch that fails to inject or resume is destroyed too: a guest
-// never runs without its secret, and nothing stays paused.
+// never runs without its secret, and nothing stays paused. The launch record
+// goes only once the guest is known to be gone: when the destroy fails (libvirtd
+// unreachable) it stays, so the next `cvm-launch start` or the hook's
+// `release end` finishes the cleanup.
+//
+// Interruption (interrupt.h): checked before every step; a step cut short by
+// it fails with the interruption as its cause, and the rollback runs as for
+// any other failure.
 #pragma once
 
 #include <chrono>
@@ -28,6 +35,7 @@
 #include "cvm/common/bytes.h"
 #include "cvm/common/error.h"
 #include "cvm/common/secure_buffer.h"
+#include "cvm/plugin/interrupt.h"
 
 namespace cvm::plugin {
 
@@ -68,7 +76,9 @@ struct PlatformMeasurement {
 
 // One platform: a libvirt domain or a QEMU process. Calls come in the order
 // of LaunchStep; destroy() may come at any point after startPaused() was
-// called (even when it failed) and must be idempotent.
+// called (even when it failed) and must be idempotent. destroy() reports
+// success only when no guest of this launch runs any more, and never touches
+// a guest this launch did not start.
 class LaunchBackend
 {
 public:
@@ -127,6 +137,7 @@ struct LaunchOutcome {
 	std::vector<StepTiming> steps;       // in the order they ran
 	bool destroyed = false;              // rollback destroyed the guest
 	bool voided = false;                 // rollback told the AS the launch is void
+	bool recordKept = false;             // the guest may still exist: its launch record stays
 	std::vector<Error> rollbackErrors;   // what went wrong while rolling back
 
 	// "validate: measurement-mismatch: ..." — names the step and the cause.
@@ -144,6 +155,7 @@ public:
 			   LaunchOptions options = {});
 	void setStepListener(StepListener listener) { listener_ = std::move(listener); }
 	void setClock(Clock clock) { clock_ = std::move(clock); }
+	void setInterruptCheck(InterruptCheck check) { interrupted_ = std::move(check); }
 
 	// Runs every step once; on failure rolls back before returning.
 	LaunchOutcome run();
@@ -159,6 +171,7 @@ private:
 	LaunchOptions options_;
 	StepListener listener_;
 	Clock clock_;
+	InterruptCheck interrupted_;
 	LaunchOutcome *current_ = nullptr;
 };
 

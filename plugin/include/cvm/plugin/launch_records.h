@@ -13,6 +13,11 @@
 //
 // The session blob is wrapped for the platform (the host cannot open it), so
 // it is not secret; the record holds no key and no secret.
+//
+// Beside each record, UUID.lock: the launch lock. A `cvm-launch start` holds
+// it (flock) from before its first look at the record until it exits, so one
+// launch at a time runs per domain and a record whose lock is free belongs to
+// no running launch (a crashed or killed one, or a finished one).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +28,7 @@
 #include <sys/types.h>
 
 #include "cvm/common/error.h"
+#include "cvm/common/file.h"
 #include "cvm/plugin/launch.h"
 
 namespace cvm::plugin {
@@ -58,6 +64,9 @@ public:
 	// nullopt when there is none; an error when it exists but cannot be read.
 	Result<std::optional<LaunchRecord>> read(std::string_view uuid) const;
 	Status remove(std::string_view uuid);
+	// Takes the domain's launch lock for the life of the returned fd; a
+	// Conflict error when another process holds it (never waits).
+	Result<UniqueFd> lock(std::string_view uuid);
 
 private:
 	std::string dir_;

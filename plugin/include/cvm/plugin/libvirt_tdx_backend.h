@@ -11,7 +11,11 @@
 //                     <sysinfo type='fwcfg'> entry: a transient start, the
 //                     persistent definition stays untouched
 //   resume            virDomainResume
-//   destroy           virDomainDestroy (idempotent)
+//   destroy           virDomainDestroy of the TD this launch started (never of
+//                     another guest of the domain; idempotent)
+//
+// Every call goes through the LibvirtBackend's bounded connection
+// (libvirt_connection.h), so a hung libvirtd costs at most step-timeout.
 #pragma once
 
 #include "cvm/plugin/domain_xml.h"
@@ -24,7 +28,8 @@ class LibvirtTdxBackend : public TdxLaunchBackend
 {
 public:
 	// `xml` is the domain's persistent definition (LibvirtBackend::xml()).
-	static Result<std::unique_ptr<LibvirtTdxBackend>> create(virConnect *conn, const DomainXml &xml);
+	// `conn` (the LibvirtBackend's) must outlive the backend.
+	static Result<std::unique_ptr<LibvirtTdxBackend>> create(LibvirtConnection &conn, const DomainXml &xml);
 
 	Status checkTdxPlatform() override;
 	Status startTd(const TdxStartParameters &parameters) override;
@@ -35,10 +40,10 @@ public:
 	static Result<std::string> startXml(const DomainXml &xml, const TdxStartParameters &parameters);
 
 private:
-	LibvirtTdxBackend(virConnect *conn, DomainXml xml) : conn_(conn), xml_(std::move(xml)) {}
-	virConnect *conn_;
+	LibvirtTdxBackend(LibvirtConnection &conn, DomainXml xml) : conn_(conn), xml_(std::move(xml)) {}
+	LibvirtConnection &conn_;
 	DomainXml xml_;
-	VirDomainPtr running_;
+	SharedDomain running_;
 };
 
 } // namespace cvm::plugin

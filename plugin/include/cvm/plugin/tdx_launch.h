@@ -91,6 +91,7 @@ public:
 			      TdxLaunchOptions options);
 	void setStepListener(StepListener listener) { listener_ = std::move(listener); }
 	void setClock(Clock clock) { clock_ = std::move(clock); }
+	void setInterruptCheck(InterruptCheck check) { interrupted_ = std::move(check); }
 
 	// Runs every step once; on failure rolls back before returning.
 	LaunchOutcome run();
@@ -99,6 +100,7 @@ private:
 	template<typename F>
 	auto step(LaunchStep which, F &&body) -> decltype(body());
 	void rollBack(bool started);
+	InterruptCheck interrupted_;
 
 	TdxLaunchBackend &backend_;
 	TdxAttestationService &as_;
