@@ -172,8 +172,42 @@ TEST_CASE("a swapped root in a pinned directory is refused; as test roots it is 
 	REQUIRE(asGiven.ok());
 	REQUIRE(asGiven->warnings().size() == 1);
 	CHECK(asGiven->warnings()[0].find("as given") != std::string::npos);
-	CHECK(verifyChain(h.chain(), *asGiven).valid());
-	CHECK(verifyChain(naplesChain(), *asGiven).valid());
+	CHECK(asGiven->warnings()[0].find("not AMD's: milan") != std::string::npos);
+	ChainVerdict own = verifyChain(h.chain(), *asGiven);
+	CHECK(own.valid());
+	CHECK_FALSE(own.amdRoots);
+	CHECK(own.rootsSource == dir.path() + "/milan");
+	ChainVerdict naples = verifyChain(naplesChain(), *asGiven);
+	CHECK(naples.valid());
+	CHECK(naples.amdRoots);
+}
+
+TEST_CASE("the generation is AMD's, from the ARK's key id; test roots keep their directory name")
+{
+	cvm::test::requireFixtures();
+	const Hierarchy &h = sharedHierarchy();
+	TempDir dir = tempDir();
+	writeRoots(dir.path(), "first", amdRoot("naples", "ark"), amdRoot("naples", "ask"));
+	writeRoots(dir.path(), "second", h.ark, h.ask);
+	auto store = TrustStore::load(dir.path(), TrustMode::AsGiven);
+	REQUIRE(store.ok());
+	CHECK(rootsGeneration(store->roots()[0]) == "naples");
+	CHECK(isAmdRoots(store->roots()[0]));
+	CHECK(rootsGeneration(store->roots()[1]) == "second");
+	CHECK_FALSE(isAmdRoots(store->roots()[1]));
+	CHECK(store->find("naples") == &store->roots()[0]);
+	CHECK(store->find("first") == &store->roots()[0]);
+	CHECK(store->find("second") == &store->roots()[1]);
+
+	ChainVerdict v = verifyChain(naplesChain(), *store);
+	INFO(v.failure);
+	REQUIRE(v.valid());
+	CHECK(v.generation == "naples");
+	CHECK(v.amdRoots);
+	CHECK(v.rootsSource == dir.path() + "/first");
+	// AMD's ARK is recognised by key id and fingerprint; ours by neither.
+	CHECK(amdArk(amdRoot("naples", "ark")) != nullptr);
+	CHECK(amdArk(h.ark) == nullptr);
 }
 
 TEST_CASE("a hierarchy built with the construction API verifies to its roots, not to AMD's")
