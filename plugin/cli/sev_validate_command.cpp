@@ -14,7 +14,8 @@
 //
 // Deliberate differences, listed in --help (kDifferences) and pinned by
 // tests/sev/validate_parity_test.cpp: out-of-range numbers are usage errors
-// (2, where the Python tool crashes with 6); an SEV-ES --num-cpus below 1 is
+// (2, where the Python tool crashes with 6 or, for vCPU counts and the CPU
+// SKU, computes a digest no platform produces); an SEV-ES --num-cpus 0 is
 // a usage error (2; the tool measures it as one vCPU); kernel hashes with a
 // firmware that has no hash-table area are refused (2) instead of computing
 // a digest no QEMU can produce; SEV-ES with one vCPU and only --vmsa-cpu0 is
@@ -51,8 +52,9 @@ constexpr size_t kMaxKeyFile = 4096;
 
 const char *kDifferences =
 	"Differences from virt-qemu-sev-validate (exit codes):\n"
-	"  - a number outside what the SEV API carries (--api-major 300, --policy -1) is a usage\n"
-	"    error (2); the tool fails with 6\n"
+	"  - a number out of range is a usage error (2): API version and build id 0-255, policy\n"
+	"    32 bits (the tool fails with 6), --num-cpus 0-4096, CPU family/model/stepping\n"
+	"    0-4095/0-255/0-15 (the tool computes a digest no platform produces)\n"
 	"  - SEV-ES with --num-cpus 0 is a usage error (2); the tool measures one vCPU\n"
 	"  - --kernel with a firmware that has no SEV hash-table area (Debian's OVMF.fd) is refused\n"
 	"    (2): QEMU cannot boot it with kernel hashes; the tool computes a digest anyway\n"
