@@ -121,7 +121,9 @@ std::string unsignedCekMessage(std::string_view chipIdHex)
 ChainVerdict verifyChain(const PlatformChain &chain, const AmdRoots &roots, const ChainOptions &options)
 {
 	ChainVerdict verdict;
-	verdict.generation = roots.generation;
+	verdict.generation = rootsGeneration(roots);
+	verdict.amdRoots = isAmdRoots(roots);
+	verdict.rootsSource = roots.source;
 	Verifier check(verdict);
 	// The roots were checked when they were loaded (makeRoots); their links
 	// are listed so that the verdict shows the whole chain.
@@ -175,8 +177,11 @@ ChainVerdict verifyChain(const PlatformChain &chain, const TrustStore &store, co
 	if (fallback) {
 		ChainVerdict verdict = verifyChain(chain, *fallback, options);
 		// Nothing but the CEK's signature tells the generation.
-		if (verdict.status == ChainStatus::CekUnsigned && store.roots().size() > 1)
+		if (verdict.status == ChainStatus::CekUnsigned && store.roots().size() > 1) {
 			verdict.generation.clear();
+			verdict.amdRoots = false;
+			verdict.rootsSource.clear();
+		}
 		return verdict;
 	}
 	ChainVerdict verdict;

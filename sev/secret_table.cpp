@@ -89,6 +89,12 @@ Result<SecureBuffer> buildSecretTable(const std::vector<SecretEntry> &entries)
 	return out;
 }
 
+// What the guest reads. OVMF only reserves the secret area and publishes it
+// (EFI configuration table); the guest OS parses it (Linux efi_secret):
+// the header's length bounds the table and everything after it
+// in the area is not looked at, so neither is it here. Inside the length we
+// are stricter than Linux, which skips a remainder shorter than an entry
+// header whatever it holds: we want it to be zero padding.
 Result<std::vector<SecretEntry>> parseSecretTable(ByteView table)
 {
 	if (table.size() < kHeaderSize)

@@ -66,6 +66,10 @@ Result<EvpPkeyPtr> decodeEcKey(ByteView raw)
 	uint32_t curve = loadLe32(raw, L::kEcCurve.offset);
 	if (curve != static_cast<uint32_t>(Curve::P384))
 		return invalid("curve " + std::to_string(curve) + " (only P-384, 2, is allowed)");
+	// Real certificates (the Naples chain in the fixtures) and everything
+	// the firmware writes have zeros here.
+	if (!allZero(slice(raw, L::kEcReserved)))
+		return invalid("EC key has non-zero bytes in its reserved area (after Qy)");
 	auto key = p384PublicKeyFromLe(slice(raw, L::kEcQx), slice(raw, L::kEcQy));
 	if (!key)
 		return invalid(key.error().message());
@@ -91,6 +95,19 @@ Status encodePublicKey(MutableByteView raw, Algorithm algorithm, EVP_PKEY *key)
 	storeBytes(raw, L::kEcQx.offset, q.qx);
 	storeBytes(raw, L::kEcQy.offset, q.qy);
 	return {};
+}
+
+// The bytes of a slot's signature field that a signature of `algorithm`
+// does not use: all of it for an empty slot, what follows R and S for ECDSA,
+// what follows the 256 bytes of an RSA-2048 signature (RSA-SHA256 is the
+// 2048-bit ASK's, RSA-SHA384 the 4096-bit one's, which fills the field).
+size_t usedSignatureBytes(Algorithm algorithm)
+{
+	if (algorithm == Algorithm::Invalid)
+		return 0;
+	if (isEcdsa(algorithm))
+		return L::kEcdsaS.end();
+	return algorithm == Algorithm::RsaSha256 ? 2048 / 8 : L::kSlots[0].signature.size;
 }
 
 void writeSlot(MutableByteView raw, size_t index, KeyUsage usage, Algorithm algorithm, ByteView signature)
@@ -160,6 +177,11 @@ Status SevCert::decodeSlots()
 			if (!canSign(*algorithm))
 				return invalid(name + algorithmName(*algorithm) + " is not a signature algorithm");
 		}
+		size_t used = usedSignatureBytes(*algorithm);
+		if (!allZero(slice(raw_, s.signature).subspan(used)))
+			return invalid(name + (used == 0 ? std::string("an empty slot holds signature bytes")
+							 : "non-zero bytes after the " + std::to_string(used) + "-byte " +
+								   algorithmName(*algorithm) + " signature"));
 		slots_[i] = { *usage, *algorithm };
 	}
 	if (!slots_[0].empty() && slots_[0].usage == slots_[1].usage)

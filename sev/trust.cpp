@@ -44,6 +44,21 @@ Result<AmdCert> loadAmdCert(const std::string &path)
 	return cert;
 }
 
+// Says which of the roots are not AMD's, so a test root is never mistaken
+// for AMD's.
+std::string asGivenWarning(const std::string &dir, const std::vector<AmdRoots> &roots)
+{
+	std::string notAmd;
+	for (const AmdRoots &r : roots)
+		if (!amdArk(r.ark))
+			notAmd += (notAmd.empty() ? "" : ", ") + r.generation;
+	std::string w = "trusting the roots in " + dir + " as given (named explicitly; not checked against " +
+			"AMD's pinned ARK fingerprints)";
+	if (!notAmd.empty())
+		w += "; not AMD's: " + notAmd;
+	return w;
+}
+
 } // namespace
 
 std::span<const PinnedArk> pinnedArks()
@@ -68,6 +83,23 @@ bool isPinnedArk(const AmdCert &ark, std::string_view generation)
 	});
 }
 
+const PinnedArk *amdArk(const AmdCert &ark)
+{
+	const PinnedArk *pin = pinnedArkForKeyId(ark.keyId());
+	return pin && isPinnedArk(ark, pin->generation) ? pin : nullptr;
+}
+
+std::string rootsGeneration(const AmdRoots &roots)
+{
+	const PinnedArk *pin = amdArk(roots.ark);
+	return pin ? pin->generation : roots.generation;
+}
+
+bool isAmdRoots(const AmdRoots &roots)
+{
+	return amdArk(roots.ark) != nullptr;
+}
+
 Result<AmdRoots> makeRoots(std::string generation, AmdCert ark, AmdCert ask, TrustMode mode, std::string source)
 {
 	auto bad = [&](const std::string &why) {
@@ -82,7 +114,8 @@ Result<AmdRoots> makeRoots(std::string generation, AmdCert ark, AmdCert ask, Tru
 		std::string why = "ark.cert is not AMD's " + generation + " ARK (SHA-256 " + ark.fingerprint();
 		why += known ? std::string(", key id of AMD's ") + known->generation + " ARK but other bytes)"
 			     : ", unknown key id " + ark.keyIdHex() + ")";
-		return bad(why + ": refusing it; if these are test roots, name the directory as test roots");
+		return bad(why + ": refusing it; to trust other roots, name their directory explicitly "
+				 "(cvm-launch sev verify-chain --roots, the AS's test-roots)");
 	}
 	if (ark.certifyingId() != ark.keyId())
 		return bad("the ARK is not self-certified (certifying id " + toHex(ark.certifyingId()) + ")");
@@ -117,8 +150,7 @@ Result<TrustStore> TrustStore::load(const std::string &dir, TrustMode mode)
 	if (store.empty())
 		return Error(ErrorCode::NotFound, "AMD trust roots: " + dir + " has no <generation>/ark.cert");
 	if (mode == TrustMode::AsGiven)
-		store.warnings_.push_back("trusting the roots in " + dir +
-					  " as given (test roots, not checked against AMD's)");
+		store.warnings_.push_back(asGivenWarning(dir, store.roots_));
 	return store;
 }
 
@@ -135,6 +167,9 @@ void TrustStore::merge(const TrustStore &other)
 
 const AmdRoots *TrustStore::find(std::string_view generation) const
 {
+	for (const AmdRoots &r : roots_)
+		if (rootsGeneration(r) == generation)
+			return &r;
 	for (const AmdRoots &r : roots_)
 		if (r.generation == generation)
 			return &r;

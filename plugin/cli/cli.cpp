@@ -9,11 +9,13 @@
 namespace cvm::cli {
 
 bool parseOptions(const std::string &command, const char *parameterString, const char *summary,
-		  const GOptionEntry *entries, int &argc, char **&argv)
+		  const GOptionEntry *entries, int &argc, char **&argv, const char *description)
 {
 	GOptionContextPtr ctx(g_option_context_new(parameterString));
 	if (summary)
 		g_option_context_set_summary(ctx.get(), summary);
+	if (description)
+		g_option_context_set_description(ctx.get(), description);
 	g_option_context_add_main_entries(ctx.get(), entries, nullptr);
 	g_option_context_set_strict_posix(ctx.get(), FALSE);
 	g_set_prgname(command.c_str());

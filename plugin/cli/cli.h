@@ -23,9 +23,10 @@ constexpr int kExitUsage = 2;
 
 // Parses argv (argv[0] is the command name, e.g. "cvm-launch sev measure") with
 // `entries`. Prints the error and a hint on stderr and returns false on bad
-// usage; handles --help itself (prints and exits 0).
+// usage; handles --help itself (prints and exits 0). `description`, when
+// given, is printed after the options in --help.
 bool parseOptions(const std::string &command, const char *parameterString, const char *summary,
-		  const GOptionEntry *entries, int &argc, char **&argv);
+		  const GOptionEntry *entries, int &argc, char **&argv, const char *description = nullptr);
 
 // "cvm-launch: <message>" on stderr; returns exitCode.
 int fail(const std::string &message, int exitCode = kExitFailure);

@@ -2,7 +2,9 @@
 //
 // cvm-launch sev verify-chain: checks a SEV platform's certificate chain
 // (from a directory of .cert files, or the base64 PDH / cert-chain values
-// libvirt and QEMU report) against AMD's pinned roots or explicit test roots.
+// libvirt and QEMU report) against AMD's roots: those of the default
+// directory are pinned by fingerprint; a directory named with --roots (alias
+// --test-roots) is trusted as given, with a warning on stderr.
 // Exit 0 valid, 1 invalid (the message names the failing link), 2 usage.
 #define G_LOG_DOMAIN "cvm-cli"
 
@@ -101,13 +103,15 @@ Result<std::optional<AmdRoots>> rootsFromCertDir(const ChainArgs &a, const Trust
 			     ", SHA-256 " + ark.fingerprint() + ") nor one of the trusted roots: refusing it");
 }
 
+// A directory named on the command line is the user's explicit choice:
+// trusted as given (with a warning). Only the default directory, which
+// anyone with write access to /etc could have swapped, is pinned.
 Result<TrustStore> loadTrust(const ChainArgs &a)
 {
 	TrustStore store;
-	if (a.roots)
-		store.merge(CVM_TRY(TrustStore::load(a.roots, TrustMode::Pinned)));
-	if (a.testRoots)
-		store.merge(CVM_TRY(TrustStore::load(a.testRoots, TrustMode::AsGiven)));
+	for (const gchar *dir : { a.roots, a.testRoots })
+		if (dir)
+			store.merge(CVM_TRY(TrustStore::load(dir, TrustMode::AsGiven)));
 	if (!a.roots && !a.testRoots && exists(kDefaultAmdRootsDir))
 		store.merge(CVM_TRY(TrustStore::load(kDefaultAmdRootsDir, TrustMode::Pinned)));
 	return store;
@@ -202,6 +206,8 @@ void printVerdictJson(const ChainVerdict &v, const PlatformChain &chain, const A
 	json::ObjectBuilder o;
 	o.setString("verdict", statusName(v.status));
 	v.generation.empty() ? o.setNull("generation") : o.setString("generation", v.generation);
+	o.setBool("amd-roots", v.amdRoots);
+	v.rootsSource.empty() ? o.setNull("roots") : o.setString("roots", v.rootsSource);
 	v.failure.empty() ? o.setNull("failure") : o.setString("failure", v.failure);
 	o.setBool("supplied-cek", v.suppliedCekUsed).setObject("certificates", std::move(certs));
 	JsonNodePtr linksNode(json_node_init_array(json_node_alloc(), links));
@@ -217,9 +223,14 @@ void printVerdictText(const ChainVerdict &v)
 	for (const LinkResult &l : v.links)
 		printf("%-4s signed by %-4s %s%s%s\n", l.cert.c_str(), l.signer.c_str(), l.ok ? "ok" : "FAILED",
 		       l.ok ? "" : ": ", l.message.c_str());
-	if (v.valid())
-		printf("valid: the platform chain verifies to the %s AMD roots%s\n", v.generation.c_str(),
-		       v.suppliedCekUsed ? " (with the supplied signed CEK)" : "");
+	if (!v.valid())
+		return;
+	const char *cek = v.suppliedCekUsed ? " (with the supplied signed CEK)" : "";
+	if (v.amdRoots)
+		printf("valid: the platform chain verifies to the %s AMD roots%s\n", v.generation.c_str(), cek);
+	else
+		printf("valid: the platform chain verifies to the %s roots in %s, trusted as given (not AMD's)%s\n",
+		       v.generation.c_str(), v.rootsSource.c_str(), cek);
 }
 
 // The roots the verdict was reached with (for the JSON summary).
@@ -227,7 +238,10 @@ const AmdRoots *usedRoots(const ChainVerdict &v, const std::optional<AmdRoots> &
 {
 	if (dirRoots)
 		return &*dirRoots;
-	return v.generation.empty() ? nullptr : store.find(v.generation);
+	for (const AmdRoots &r : store.roots())
+		if (!v.rootsSource.empty() && r.source == v.rootsSource)
+			return &r;
+	return nullptr;
 }
 
 int verify(const ChainArgs &a)
@@ -243,7 +257,7 @@ int verify(const ChainArgs &a)
 		return fail(dirRoots.error());
 	if (!*dirRoots && store->empty())
 		return fail(std::string("no trusted AMD roots: ") + kDefaultAmdRootsDir +
-			    " does not exist; pass --roots DIR, --test-roots DIR or put ark.cert and ask.cert in --cert-dir");
+			    " does not exist; pass --roots DIR or put ark.cert and ask.cert in --cert-dir");
 	for (const std::string &w : store->warnings())
 		fprintf(stderr, "cvm-launch: warning: %s\n", w.c_str());
 	auto chip = chipIdHex(a);
@@ -273,8 +287,8 @@ int runSevVerifyChainCommand(int argc, char **argv)
 		{ "pdh", 0, 0, G_OPTION_ARG_FILENAME, &a.pdh, "The platform's PDH (raw or base64, as libvirt/QEMU report it)", "F" },
 		{ "cert-chain", 0, 0, G_OPTION_ARG_FILENAME, &a.certChain, "The cert-chain value (PEK||OCA||CEK, raw or base64)", "F" },
 		{ "cpu-id", 0, 0, G_OPTION_ARG_STRING, &a.cpuId, "The chip id (GET_ID / cpu0-id): a file or base64", "F|B64" },
-		{ "roots", 0, 0, G_OPTION_ARG_FILENAME, &a.roots, "AMD roots DIR/<generation>/{ark,ask}.cert, pinned (default " "/etc/cvm-launch/amd" ")", "DIR" },
-		{ "test-roots", 0, 0, G_OPTION_ARG_FILENAME, &a.testRoots, "Test roots, same layout, trusted as given", "DIR" },
+		{ "roots", 0, 0, G_OPTION_ARG_FILENAME, &a.roots, "Roots DIR/<generation>/{ark,ask}.cert, trusted as given with a warning (default /etc/cvm-launch/amd, pinned to AMD's ARKs)", "DIR" },
+		{ "test-roots", 0, 0, G_OPTION_ARG_FILENAME, &a.testRoots, "The same as --roots (older name)", "DIR" },
 		{ "cek", 0, 0, G_OPTION_ARG_FILENAME, &a.cek, "The AMD-signed CEK (for a platform that exports it unsigned)", "F" },
 		{ "cek-cache", 0, 0, G_OPTION_ARG_FILENAME, &a.cekCache, "Directory of signed CEKs named <chip-id-hex>.cert", "DIR" },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &a.json, "Print the verdict as one JSON object", nullptr },

@@ -19,11 +19,20 @@ namespace cvm::cli {
 
 std::optional<uint64_t> parseUnsignedOption(const char *text, uint64_t max)
 {
-	if (!text || !*text || *text == '-' || *text == '+')
+	if (!text)
 		return std::nullopt;
+	// Decimal, or hex after 0x. Never octal: "010" is ten, as in
+	// virt-qemu-sev-validate and everywhere else a policy is written.
+	bool hex = (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'));
+	const char *digits = hex ? text + 2 : text;
+	if (!*digits)
+		return std::nullopt;
+	for (const char *c = digits; *c; ++c)
+		if (!(hex ? g_ascii_isxdigit(*c) : g_ascii_isdigit(*c)))
+			return std::nullopt;
 	errno = 0;
 	char *end = nullptr;
-	unsigned long long v = strtoull(text, &end, 0);
+	unsigned long long v = strtoull(digits, &end, hex ? 16 : 10);
 	if (errno != 0 || *end != '\0' || v > max)
 		return std::nullopt;
 	return v;
@@ -75,7 +84,7 @@ int runSevSessionCommand(int argc, char **argv)
 	gboolean &json = o.json;
 	GOptionEntry entries[] = {
 		{ "pdh", 0, 0, G_OPTION_ARG_FILENAME, &pdh, "The platform's PDH certificate (raw or base64), already verified", "F" },
-		{ "policy", 0, 0, G_OPTION_ARG_STRING, &policyText, "Guest policy (u32, decimal or 0x hex)", "N" },
+		{ "policy", 0, 0, G_OPTION_ARG_STRING, &policyText, "Guest policy (u32, decimal or 0x hex; leading zeros are decimal)", "N" },
 		{ "out-dir", 0, 0, G_OPTION_ARG_FILENAME, &outDir, "Where to write godh.cert/.b64, session.bin/.b64, tek.bin, tik.bin", "DIR" },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", nullptr },
 		{},

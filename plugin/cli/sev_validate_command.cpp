@@ -7,12 +7,21 @@
 // or malformed files). Online mode (--domain) talks to libvirt and is not
 // supported here: exit 2.
 //
-// Deliberate differences: numbers also accept 0x hex; out-of-range numbers
-// are usage errors (2, where the Python tool crashes with 6); kernel hashes
-// with a firmware that has no hash-table area are refused (2) instead of
-// computing a digest no QEMU can produce; secrets are never printed, not even
-// with --debug; the secret table pads to the next multiple of 16 (sevctl),
-// which the guest parses the same.
+// Numbers are read as the tool's argparse type=int reads them (Python's
+// int(): decimal only, leading zeros and single underscores between digits
+// allowed, surrounding whitespace and a '+' ignored): `--policy 010` is 10,
+// `--policy 0x10` a usage error (2), as in the tool.
+//
+// Deliberate differences, listed in --help (kDifferences) and pinned by
+// tests/sev/validate_parity_test.cpp: out-of-range numbers are usage errors
+// (2, where the Python tool crashes with 6 or, for vCPU counts and the CPU
+// SKU, computes a digest no platform produces); an SEV-ES --num-cpus 0 is
+// a usage error (2; the tool measures it as one vCPU); kernel hashes with a
+// firmware that has no hash-table area are refused (2) instead of computing
+// a digest no QEMU can produce; SEV-ES with one vCPU and only --vmsa-cpu0 is
+// measured (the tool crashes with 6). Not visible in exit codes: secrets are
+// never printed, not even with --debug; the secret table pads to the next
+// multiple of 16 (sevctl), which the guest parses the same.
 #define G_LOG_DOMAIN "cvm-cli"
 
 #include "sev_measure_command.h"
@@ -20,6 +29,8 @@
 #include <cstdio>
 #include <regex>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "cvm/common/file.h"
@@ -34,6 +45,22 @@ namespace {
 constexpr int kExitAttestationFailed = 1;
 constexpr int kExitUnsupported = 2;
 constexpr int kExitOther = 6;
+
+// Read at most this much of a key file: anything longer has the wrong size
+// (exit 2, as in the tool, which reads the whole file first).
+constexpr size_t kMaxKeyFile = 4096;
+
+const char *kDifferences =
+	"Differences from virt-qemu-sev-validate (exit codes):\n"
+	"  - a number out of range is a usage error (2): API version and build id 0-255, policy\n"
+	"    32 bits (the tool fails with 6), --num-cpus 0-4096, CPU family/model/stepping\n"
+	"    0-4095/0-255/0-15 (the tool computes a digest no platform produces)\n"
+	"  - SEV-ES with --num-cpus 0 is a usage error (2); the tool measures one vCPU\n"
+	"  - --kernel with a firmware that has no SEV hash-table area (Debian's OVMF.fd) is refused\n"
+	"    (2): QEMU cannot boot it with kernel hashes; the tool computes a digest anyway\n"
+	"  - SEV-ES with one vCPU and only --vmsa-cpu0 is measured; the tool fails with 6\n"
+	"  - online mode (--domain) is not supported (2)\n"
+	"Numbers are decimal, as for the tool (010 is ten; 0x10 is refused).";
 
 // An error with the exit code it maps to.
 struct Failure {
@@ -140,14 +167,60 @@ struct Numbers {
 	std::optional<sev::CpuSku> sku;
 };
 
+// A number as Python's int() reads a str (the tool's argparse type=int):
+// optional surrounding ASCII whitespace, an optional sign, decimal digits with
+// single underscores between them. Leading zeros are decimal, never octal.
+// (Python also takes non-ASCII digits such as U+FF13; these are refused.)
+struct ToolInt {
+	bool negative = false;
+	bool overflow = false; // more than 64 bits
+	uint64_t magnitude = 0;
+};
+
+std::optional<ToolInt> parseToolInt(std::string_view text)
+{
+	auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+	while (!text.empty() && space(text.front()))
+		text.remove_prefix(1);
+	while (!text.empty() && space(text.back()))
+		text.remove_suffix(1);
+	ToolInt v;
+	if (!text.empty() && (text.front() == '+' || text.front() == '-')) {
+		v.negative = text.front() == '-';
+		text.remove_prefix(1);
+	}
+	if (text.empty() || !g_ascii_isdigit(text.front()) || !g_ascii_isdigit(text.back()))
+		return std::nullopt;
+	for (size_t i = 0; i < text.size(); ++i) {
+		char c = text[i];
+		if (c == '_') {
+			if (!g_ascii_isdigit(text[i + 1])) // never last, checked above
+				return std::nullopt;
+			continue;
+		}
+		if (!g_ascii_isdigit(c))
+			return std::nullopt;
+		unsigned d = static_cast<unsigned>(c - '0');
+		if (v.magnitude > (UINT64_MAX - d) / 10)
+			v.overflow = true;
+		else
+			v.magnitude = v.magnitude * 10 + d;
+	}
+	return v;
+}
+
 std::optional<Failure> parseNumbers(const ValidateOptions &o, Numbers &n)
 {
 	auto number = [](const gchar *text, const char *name, uint64_t max, uint64_t &out) -> std::optional<Failure> {
-		auto v = parseUnsignedOption(text, max);
+		std::optional<ToolInt> v = parseToolInt(text);
 		if (!v)
-			return Failure{ kExitUnsupported, std::string(name) + ": '" + text + "' is not a number in 0.." +
+			return Failure{ kExitUnsupported, std::string("argument ") + name + ": invalid int value: '" +
+								   text + "'" };
+		bool zero = !v->overflow && v->magnitude == 0;
+		if ((v->negative && !zero) || v->overflow || v->magnitude > max)
+			return Failure{ kExitUnsupported, std::string(name) + ": " + text + " is outside 0.." +
 								   std::to_string(max) };
-		out = *v;
+		out = v->magnitude;
 		return std::nullopt;
 	};
 	uint64_t major = 0, minor = 0, build = 0, policy = 0, cpus = 0, f = 0, m = 0, s = 0;
@@ -175,29 +248,41 @@ Failure other(const Error &e)
 	return { kExitOther, e.message() };
 }
 
+// A key file of exactly `expected` bytes. Any other size, however large, is
+// the tool's "Expected N bytes" usage error (2); unreadable is 6.
+std::optional<Failure> readKeyFile(const char *path, size_t expected, const char *name, SecureBuffer &out)
+{
+	auto wrongSize = [&](const std::string &got) {
+		return Failure{ kExitUnsupported, "Expected " + std::to_string(expected) + " bytes in " + name +
+							  " file, but got " + got };
+	};
+	auto k = readSecretFile(path, kMaxKeyFile);
+	if (!k && k.error().code() == ErrorCode::InvalidData) {
+		struct stat st;
+		bool sized = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+		return wrongSize(sized ? std::to_string(st.st_size) : "more than " + std::to_string(kMaxKeyFile));
+	}
+	if (!k)
+		return other(k.error());
+	if (k->size() != expected)
+		return wrongSize(std::to_string(k->size()));
+	out = std::move(k).value();
+	return std::nullopt;
+}
+
 std::optional<Failure> loadKeys(const ValidateOptions &o, sev::TransportKeys &keys)
 {
 	if (o.tk) {
-		auto tk = readSecretFile(o.tk, 4096);
-		if (!tk)
-			return other(tk.error());
-		if (tk->size() != 32)
-			return Failure{ kExitUnsupported, "Expected 32 bytes in TIK/TEK file, but got " +
-								 std::to_string(tk->size()) };
-		keys.tek = SecureBuffer(ByteView(tk->data(), 16));
-		keys.tik = SecureBuffer(ByteView(tk->data() + 16, 16));
+		SecureBuffer tk;
+		if (auto f = readKeyFile(o.tk, 32, "TIK/TEK", tk))
+			return f;
+		keys.tek = SecureBuffer(ByteView(tk.data(), 16));
+		keys.tik = SecureBuffer(ByteView(tk.data() + 16, 16));
 		return std::nullopt;
 	}
-	for (auto [path, out, name] : { std::tuple{ o.tik, &keys.tik, "TIK" }, std::tuple{ o.tek, &keys.tek, "TEK" } }) {
-		auto k = readSecretFile(path, 4096);
-		if (!k)
-			return other(k.error());
-		if (k->size() != 16)
-			return Failure{ kExitUnsupported, std::string("Expected 16 bytes in ") + name +
-								 " file, but got " + std::to_string(k->size()) };
-		*out = std::move(k).value();
-	}
-	return std::nullopt;
+	if (auto f = readKeyFile(o.tik, 16, "TIK", keys.tik))
+		return f;
+	return readKeyFile(o.tek, 16, "TEK", keys.tek);
 }
 
 // The tool loads VMSA files (4096 bytes) and builds SKU VMSAs (which needs the
@@ -346,7 +431,7 @@ int runSevValidateCommand(int argc, char **argv)
 	ValidateOptions o;
 	std::vector<GOptionEntry> entries = validateEntries(o);
 	if (!parseOptions(argv[0], "", "Validate a guest's AMD SEV launch measurement (offline mode of virt-qemu-sev-validate).",
-			  entries.data(), argc, argv))
+			  entries.data(), argc, argv, kDifferences))
 		return kExitUnsupported;
 	if (argc > 1)
 		return usage(argv[0], std::string("unexpected argument ") + argv[1]);

@@ -121,6 +121,23 @@ TEST_CASE("SEV certificates with bad fields are refused, naming the field")
 	Bytes offCurve = good;
 	offCurve[0x014] ^= 1;
 	requireInvalid(SevCert::parse(offCurve), "P-384");
+
+	// The unused bytes are zero in the real certificates; non-zero is refused.
+	auto withByte = [](Bytes b, size_t offset) {
+		b.at(offset) = 0x5a;
+		return SevCert::parse(b);
+	};
+	requireInvalid(withByte(good, 0x0a4), "non-zero bytes in its reserved area");
+	requireInvalid(withByte(good, 0x413), "non-zero bytes in its reserved area");
+	// The PEK's slots are ECDSA (R, S: 144 bytes of 512).
+	requireInvalid(withByte(good, 0x41c + 144), "signature slot 1: non-zero bytes after the 144-byte ECDSA");
+	requireInvalid(withByte(good, 0x624 + 511), "signature slot 2: non-zero bytes after the 144-byte ECDSA");
+	CHECK(withByte(good, 0x41c + 143).ok()); // inside S: parses (and no longer verifies)
+	// The PDH's second slot is empty; the CEK's first holds the RSA-2048 ASK's signature.
+	requireInvalid(withByte(platformCert("pdh"), 0x624 + 7), "signature slot 2: an empty slot holds signature bytes");
+	Bytes cek = platformCert("cek");
+	requireInvalid(withByte(cek, 0x41c + 256), "non-zero bytes after the 256-byte RSA-SHA256 signature");
+	CHECK(withByte(cek, 0x41c + 255).ok());
 }
 
 TEST_CASE("AMD certificates with bad fields are refused")
@@ -185,8 +202,13 @@ TEST_CASE("certificates built with the construction API verify and detect tamper
 	CHECK(SevCert::parse(oca.bytes()).value().verifySignedBy(oca).ok());
 	CHECK_FALSE(cekParsed.verifySignedBy(oca).ok()); // no OCA slot
 
+	// The EC reserved area is in the signed body; parsing already refuses
+	// non-zero bytes there. Another body byte the parser accepts:
+	Bytes reserved = cek.bytes();
+	reserved[0x300] ^= 0x80;
+	CHECK_FALSE(SevCert::parse(reserved).ok());
 	Bytes flipped = cek.bytes();
-	flipped[0x300] ^= 0x80; // inside the RSA-less EC reserved area: still in the signed body
+	flipped[0x005] ^= 0x01; // API minor
 	auto tampered = SevCert::parse(flipped).value().verifySignedBy(ask);
 	REQUIRE_FALSE(tampered.ok());
 	CHECK(tampered.error().code() == ErrorCode::VerificationFailed);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // cvm-launch sev verify-chain as a process: exit codes, messages naming the
-// failing link, pinned vs test roots, the unsigned-CEK path, --json.
+// failing link, roots named with --roots trusted as given, the generation
+// from the ARK's key id, the unsigned-CEK path, --json.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -100,7 +101,7 @@ TEST_CASE("verify-chain names the failing link and exits 1")
 	CHECK(contains(r.err, "invalid: CEK: "));
 }
 
-TEST_CASE("verify-chain: a swapped root is refused as AMD roots and accepted as test roots")
+TEST_CASE("verify-chain: a directory named with --roots is trusted as given, with a warning")
 {
 	cvm::test::requireFixtures();
 	auto tmp = TempDir::create("cvmt-sev-certs-").value();
@@ -114,23 +115,65 @@ TEST_CASE("verify-chain: a swapped root is refused as AMD roots and accepted as 
 	writeCert(dir, "oca", h.oca.bytes());
 	writeCert(dir, "cek", h.cek.bytes());
 
-	auto r = verifyChainCli({ "--cert-dir", dir, "--roots", roots });
-	CHECK(r.exitStatus == 1);
-	CHECK(contains(r.err, "is not AMD's milan ARK"));
-	r = verifyChainCli({ "--cert-dir", dir, "--test-roots", roots });
-	INFO(r.err);
+	// A swapped root among AMD's: trusted as given (the user named it), and
+	// the warning and the verdict say it is not AMD's.
+	for (const char *option : { "--roots", "--test-roots" }) {
+		auto r = verifyChainCli({ "--cert-dir", dir, option, roots });
+		INFO(option << ": " << r.err);
+		CHECK(r.exitStatus == 0);
+		CHECK(contains(r.err, "warning: trusting the roots in " + roots + " as given"));
+		CHECK(contains(r.err, "not AMD's: milan"));
+		CHECK(contains(r.out, "verifies to the milan roots in " + roots + "/milan, trusted as given (not AMD's)"));
+	}
+	auto r = verifyChainCli({ "--cert-dir", dir, "--roots", roots, "--json" });
+	REQUIRE(r.exitStatus == 0);
+	auto json = json::parseObject(r.out);
+	REQUIRE(json.ok());
+	JsonObject *o = json_node_get_object(json->get());
+	CHECK_FALSE(json_object_get_boolean_member(o, "amd-roots"));
+	CHECK(std::string(json_object_get_string_member(o, "roots")) == roots + "/milan");
+	CHECK(json_array_get_length(json_object_get_array_member(o, "warnings")) == 1);
+
+	// AMD's own roots named explicitly: still a warning (not pinned), but
+	// the verdict is AMD's.
+	r = verifyChainCli({ "--cert-dir", naplesDir(tmp), "--roots", roots });
 	CHECK(r.exitStatus == 0);
-	CHECK(contains(r.err, "warning: trusting the roots in " + roots + " as given"));
+	CHECK(contains(r.err, "as given"));
+	CHECK(contains(r.out, "verifies to the naples AMD roots"));
 	// Our hierarchy does not verify to AMD's real roots.
 	r = verifyChainCli({ "--cert-dir", dir, "--roots", amdRootsDir() });
 	CHECK(r.exitStatus == 1);
 	CHECK(contains(r.err, "invalid: CEK: ASK signature does not verify"));
+	CHECK_FALSE(contains(r.err, "not AMD's"));
 	// An unknown ARK next to the platform certificates is refused.
 	writeCert(dir, "ark", h.ark.bytes());
 	writeCert(dir, "ask", h.ask.bytes());
 	r = verifyChainCli({ "--cert-dir", dir, "--roots", amdRootsDir() });
 	CHECK(r.exitStatus == 1);
 	CHECK(contains(r.err, "nor one of the trusted roots"));
+	// ... unless it is one of the roots named explicitly.
+	r = verifyChainCli({ "--cert-dir", dir, "--roots", roots });
+	INFO(r.err);
+	CHECK(r.exitStatus == 0);
+}
+
+TEST_CASE("verify-chain: the generation comes from the ARK's key id, not the directory name")
+{
+	cvm::test::requireFixtures();
+	auto tmp = TempDir::create("cvmt-sev-certs-").value();
+	std::string roots = tmp.file("roots");
+	writeRoots(roots, "mine", amdRoot("naples", "ark"), amdRoot("naples", "ask"));
+	auto r = verifyChainCli({ "--cert-dir", naplesDir(tmp), "--roots", roots, "--json" });
+	INFO(r.err);
+	REQUIRE(r.exitStatus == 0);
+	auto json = json::parseObject(r.out);
+	REQUIRE(json.ok());
+	JsonObject *o = json_node_get_object(json->get());
+	CHECK(std::string(json_object_get_string_member(o, "generation")) == "naples");
+	CHECK(json_object_get_boolean_member(o, "amd-roots"));
+	JsonObject *ark = json_object_get_object_member(json_object_get_object_member(o, "certificates"), "ark");
+	REQUIRE(ark);
+	CHECK(std::string(json_object_get_string_member(ark, "key-id")) == "1bb987c359494606b174945601c9ea5b");
 }
 
 TEST_CASE("verify-chain: an unsigned CEK, then the signed one from --cek or the cache")

@@ -94,11 +94,11 @@ TEST_CASE("a flipped byte in any platform certificate names the failing link")
 		const char *failure;
 	};
 	const Case cases[] = {
-		// Bodies: the EC reserved area is signed but not interpreted.
-		{ "cek", 0x200, "CEK: ASK signature does not verify" },
-		{ "oca", 0x200, "OCA: OCA signature does not verify" },
-		{ "pek", 0x200, "PEK: OCA signature does not verify" },
-		{ "pdh", 0x200, "PDH: PEK signature does not verify" },
+		// Bodies: the reserved u16 at 0x006 is signed but not interpreted.
+		{ "cek", 0x006, "CEK: ASK signature does not verify" },
+		{ "oca", 0x006, "OCA: OCA signature does not verify" },
+		{ "pek", 0x006, "PEK: OCA signature does not verify" },
+		{ "pdh", 0x006, "PDH: PEK signature does not verify" },
 		{ "pdh", 0x005, "PDH: PEK signature does not verify" }, // API minor
 		// Signatures (slot 1 at 0x41c, slot 2 at 0x624).
 		{ "cek", 0x41c + 7, "CEK: ASK signature does not verify" },
@@ -111,6 +111,18 @@ TEST_CASE("a flipped byte in any platform certificate names the failing link")
 		INFO(c.cert << " @" << c.offset);
 		requireFailure(verifyChain(naplesWith(c.cert, flipped(naplesCert(c.cert), c.offset)), store), c.failure);
 	}
+	// The EC key's reserved area and the unused end of a signature slot
+	// must be zero: refused before any signature is checked.
+	for (const char *name : { "cek", "oca", "pek", "pdh" })
+		for (size_t offset : { size_t(0x200), size_t(0x41c + 300) }) {
+			INFO(name << " @" << offset);
+			auto p = makePlatformChain(name == std::string("pdh") ? flipped(naplesCert("pdh"), offset) : naplesCert("pdh"),
+						   name == std::string("pek") ? flipped(naplesCert("pek"), offset) : naplesCert("pek"),
+						   name == std::string("oca") ? flipped(naplesCert("oca"), offset) : naplesCert("oca"),
+						   name == std::string("cek") ? flipped(naplesCert("cek"), offset) : naplesCert("cek"));
+			REQUIRE_FALSE(p.ok());
+			CHECK(p.error().message().find("non-zero bytes") != std::string::npos);
+		}
 }
 
 TEST_CASE("a flipped byte in the ARK or ASK is refused when the roots are loaded")
@@ -172,8 +184,42 @@ TEST_CASE("a swapped root in a pinned directory is refused; as test roots it is 
 	REQUIRE(asGiven.ok());
 	REQUIRE(asGiven->warnings().size() == 1);
 	CHECK(asGiven->warnings()[0].find("as given") != std::string::npos);
-	CHECK(verifyChain(h.chain(), *asGiven).valid());
-	CHECK(verifyChain(naplesChain(), *asGiven).valid());
+	CHECK(asGiven->warnings()[0].find("not AMD's: milan") != std::string::npos);
+	ChainVerdict own = verifyChain(h.chain(), *asGiven);
+	CHECK(own.valid());
+	CHECK_FALSE(own.amdRoots);
+	CHECK(own.rootsSource == dir.path() + "/milan");
+	ChainVerdict naples = verifyChain(naplesChain(), *asGiven);
+	CHECK(naples.valid());
+	CHECK(naples.amdRoots);
+}
+
+TEST_CASE("the generation is AMD's, from the ARK's key id; test roots keep their directory name")
+{
+	cvm::test::requireFixtures();
+	const Hierarchy &h = sharedHierarchy();
+	TempDir dir = tempDir();
+	writeRoots(dir.path(), "first", amdRoot("naples", "ark"), amdRoot("naples", "ask"));
+	writeRoots(dir.path(), "second", h.ark, h.ask);
+	auto store = TrustStore::load(dir.path(), TrustMode::AsGiven);
+	REQUIRE(store.ok());
+	CHECK(rootsGeneration(store->roots()[0]) == "naples");
+	CHECK(isAmdRoots(store->roots()[0]));
+	CHECK(rootsGeneration(store->roots()[1]) == "second");
+	CHECK_FALSE(isAmdRoots(store->roots()[1]));
+	CHECK(store->find("naples") == &store->roots()[0]);
+	CHECK(store->find("first") == &store->roots()[0]);
+	CHECK(store->find("second") == &store->roots()[1]);
+
+	ChainVerdict v = verifyChain(naplesChain(), *store);
+	INFO(v.failure);
+	REQUIRE(v.valid());
+	CHECK(v.generation == "naples");
+	CHECK(v.amdRoots);
+	CHECK(v.rootsSource == dir.path() + "/first");
+	// AMD's ARK is recognised by key id and fingerprint; ours by neither.
+	CHECK(amdArk(amdRoot("naples", "ark")) != nullptr);
+	CHECK(amdArk(h.ark) == nullptr);
 }
 
 TEST_CASE("a hierarchy built with the construction API verifies to its roots, not to AMD's")

@@ -130,6 +130,14 @@ TEST_CASE("the table parser accepts both conventions and refuses inconsistent ta
 	Bytes libvirt = sevctl;
 	libvirt.resize(96);
 	CHECK(parseSecretTable(libvirt).value().size() == 1);
+	// Bytes after the length are not part of the table (the rest of the
+	// guest's secret page): ignored whatever they hold, as the guest does.
+	Bytes trailing = libvirt;
+	std::fill(trailing.begin() + 80, trailing.end(), 0xa5);
+	auto t = parseSecretTable(trailing);
+	REQUIRE(t.ok());
+	REQUIRE(t->size() == 1);
+	CHECK(asString((*t)[0].value.view()) == "0123456789abcdefghijklmnopqrstuvwxyz0123");
 	// AMDSEV-style scripts count the padding in the length.
 	Bytes padded = bytesOf(buildSecretTable(entriesOf({ { "luks-key", "abc" } })).value());
 	REQUIRE(padded.size() == 48);

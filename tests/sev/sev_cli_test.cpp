@@ -78,6 +78,17 @@ TEST_CASE("sev session writes what the platform side opens")
 	auto obj = json::parseObject(json.out);
 	REQUIRE(obj.ok());
 	CHECK(json::getBase64(json_node_get_object(obj->get()), "session").value().size() == 128);
+	// Leading zeros are decimal (not octal, which would make 010 eight and 08 an error); 0x is hex.
+	for (auto [text, value] : { std::pair{ "010", 10 }, std::pair{ "08", 8 }, std::pair{ "0x1F", 31 } }) {
+		auto p = launch({ "session", "--pdh", raw, "--policy", text, "--out-dir", dir.file("p"), "--json" });
+		INFO(text << ": " << p.err);
+		REQUIRE(p.exitStatus == 0);
+		auto po = json::parseObject(p.out);
+		REQUIRE(po.ok());
+		CHECK(json_object_get_int_member(json_node_get_object(po->get()), "policy") == value);
+	}
+	for (const char *bad : { "", "0x", " 1", "1 ", "+1", "1_0", "0b1", "0o7" })
+		CHECK(launch({ "session", "--pdh", raw, "--policy", bad, "--out-dir", dir.file("x") }).exitStatus == 2);
 
 	CHECK(launch({ "session", "--policy", "1", "--out-dir", dir.file("x") }).exitStatus == 2);
 	CHECK(launch({ "session", "--pdh", raw, "--policy", "-1", "--out-dir", dir.file("x") }).exitStatus == 2);

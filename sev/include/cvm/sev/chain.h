@@ -62,7 +62,11 @@ struct LinkResult {
 
 struct ChainVerdict {
 	ChainStatus status = ChainStatus::Invalid;
-	std::string generation; // of the roots used, "" when none fitted
+	// Of the roots used, "" when none fitted: AMD's generation detected from
+	// the ARK's key id, or the directory name of test roots (rootsGeneration).
+	std::string generation;
+	bool amdRoots = false;  // the roots used are AMD's real ones (pinned ARK)
+	std::string rootsSource; // where the roots used came from
 	std::vector<LinkResult> links;
 	std::string failure;    // "PEK: CEK signature does not verify"; "" when valid
 	bool suppliedCekUsed = false;

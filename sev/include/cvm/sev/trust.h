@@ -9,8 +9,12 @@
 //    (of the whole file; AMD's ARKs are fixed, self-signed files) must equal
 //    the fingerprint compiled in below for its generation, so a root swapped
 //    in the default directory is refused.
-//  - AsGiven: test roots (the simulator's own hierarchy) are trusted as they
-//    are, with a warning; any directory name is a generation name.
+//  - AsGiven: a directory named explicitly (`cvm-launch sev verify-chain
+//    --roots`, the AS's `test-roots`; e.g. the simulator's own hierarchy) is
+//    trusted as it is, with a warning; any directory name is a generation
+//    name.
+// Either way the generation a chain is reported against comes from the ARK's
+// key id when that is one of AMD's pinned ARKs (rootsGeneration()).
 // In both modes every ARK must sign itself and its ASK when loaded.
 #pragma once
 
@@ -43,6 +47,8 @@ std::span<const PinnedArk> pinnedArks();
 const PinnedArk *pinnedArkForKeyId(const AmdKeyId &keyId);
 // Whether `ark` is AMD's real ARK of `generation` (fingerprint match).
 bool isPinnedArk(const AmdCert &ark, std::string_view generation);
+// AMD's pinned ARK that `ark` is (same key id and fingerprint), if any.
+const PinnedArk *amdArk(const AmdCert &ark);
 
 // One generation's verified roots.
 struct AmdRoots {
@@ -52,6 +58,13 @@ struct AmdRoots {
 	TrustMode mode;
 	std::string source; // where they came from, for messages
 };
+
+// The generation of a root pair: AMD's, detected from the ARK's key id, when
+// the ARK is one of AMD's pinned ARKs; otherwise (test roots) the name of
+// the directory they were loaded from.
+std::string rootsGeneration(const AmdRoots &roots);
+// Whether the roots are AMD's real ones (the ARK is a pinned AMD ARK).
+bool isAmdRoots(const AmdRoots &roots);
 
 // Checks a root pair: usages, ARK self-signature, ASK signed by the ARK,
 // and in Pinned mode the ARK's fingerprint for `generation`.
@@ -75,6 +88,7 @@ public:
 
 	const std::vector<AmdRoots> &roots() const { return roots_; }
 	bool empty() const { return roots_.empty(); }
+	// By generation as rootsGeneration() reports it, then by directory name.
 	const AmdRoots *find(std::string_view generation) const;
 	// Messages to show the user (test roots trusted as given, ...).
 	const std::vector<std::string> &warnings() const { return warnings_; }
