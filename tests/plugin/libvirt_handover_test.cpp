@@ -6,7 +6,8 @@
 // `cvm-launch start`, which brings the domain up attested (the secret in the
 // guest, the record running) and writes its output to
 // <state-dir>/<uuid>.start.log. The [autostart] case restarts the libvirtd of
-// scripts/test-services so that libvirt's autostart is what gets handed over.
+// scripts/test-services as after a host boot (libvirt autostarts once per
+// boot) so that libvirt's autostart is what gets handed over.
 // Domains: cvmt-plugin-ho-*.
 #include <catch2/catch.hpp>
 
@@ -246,7 +247,8 @@ TEST_CASE("plain-start=attest: libvirtd's autostart is handed over too", "[autos
 	HandOverRig rig;
 	::unlink(rig.logPath().c_str());
 	REQUIRE(virsh({ "autostart", rig.name }).exitStatus == 0);
-	auto restart = run({ sourcePath("scripts/test-services"), "restart" }, {}, {}, 60);
+	// libvirt autostarts once per host boot: --boot restarts it as after one.
+	auto restart = run({ sourcePath("scripts/test-services"), "restart", "--boot" }, {}, {}, 60);
 	INFO(restart.err);
 	REQUIRE(restart.exitStatus == 0);
 	bool up = rig.cameUp(120);
