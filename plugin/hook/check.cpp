@@ -14,8 +14,12 @@
 //                 the AS (bounded by end-timeout) and the record is removed;
 //                 any other release (a refused start) leaves the record.
 //
-// Everything it starts is detached (own session, stdio on /dev/null), so
-// libvirt, which waits for the hook's output to close, is never held up.
+// With plain-start="attest", a refused start is handed over to a detached
+// `cvm-launch start NAME` whose output goes to <state-dir>/<uuid>.start.log
+// (0600, rewritten by each hand-over), the path named in the refusal.
+// Everything it starts is detached (own session, stdin on /dev/null, stdout
+// and stderr on that log or /dev/null), so libvirt, which waits for the
+// hook's output to close, is never held up.
 #define G_LOG_DOMAIN "cvm-hook"
 
 // The XML has already passed the guard's namespace test.
@@ -24,6 +28,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -35,6 +40,8 @@
 #include <glib.h>
 
 #include "cvm-config.h"
+#include "cvm/attest/protocol.h"
+#include "cvm/common/file.h"
 #include "cvm/plugin/domain_xml.h"
 #include "cvm/plugin/hook_decision.h"
 #include "cvm/plugin/launch_records.h"
@@ -78,12 +85,15 @@ std::string cvmLaunchPath()
 	return std::string(CVM_BINDIR) + "/cvm-launch";
 }
 
-// Double fork: the grandchild belongs to no one libvirt waits for.
-void spawnDetached(const std::vector<std::string> &args)
+// Double fork: the grandchild belongs to no one libvirt waits for. Its
+// stdout and stderr go to `logFd` (closed here) or /dev/null when it is -1.
+void spawnDetached(const std::vector<std::string> &args, int logFd = -1)
 {
 	pid_t child = fork();
 	if (child < 0) {
 		fprintf(stderr, "cvm-launch-hook: fork: %s\n", strerror(errno));
+		if (logFd >= 0)
+			close(logFd);
 		return;
 	}
 	if (child == 0) {
@@ -91,8 +101,9 @@ void spawnDetached(const std::vector<std::string> &args)
 		if (fork() != 0)
 			_exit(0);
 		int null = open("/dev/null", O_RDWR);
-		for (int fd = 0; fd < 3; ++fd)
-			dup2(null, fd);
+		dup2(null, STDIN_FILENO);
+		for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; ++fd)
+			dup2(logFd >= 0 ? logFd : null, fd);
 		for (int fd = 3; fd < 1024; ++fd)
 			close(fd);
 		std::vector<char *> argv;
@@ -102,9 +113,43 @@ void spawnDetached(const std::vector<std::string> &args)
 		execv(argv[0], argv.data());
 		_exit(127);
 	}
+	if (logFd >= 0)
+		close(logFd);
 	int status = 0;
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
 	}
+}
+
+// The hand-over's log, <state-dir>/<uuid>.start.log (0600, truncated), opened
+// with a first line saying what runs; -1 (and a note on stderr) when it cannot be.
+int openHandOverLog(const std::string &stateDir, const std::string &uuid, const std::string &name,
+		    std::string &path)
+{
+	path = stateDir + "/" + uuid + ".start.log";
+	std::string why;
+	int fd = -1;
+	if (!attest::isValidId(uuid))
+		why = "the domain has no valid UUID";
+	else if (auto st = makeDirectories(stateDir, 0700); !st)
+		why = st.error().message();
+	else if ((fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		why = strerror(errno);
+	if (fd < 0) {
+		fprintf(stderr, "cvm-launch: cannot write %s (%s): the background launch's output is lost\n",
+			path.c_str(), why.c_str());
+		return -1;
+	}
+	char now[64] = "";
+	time_t t = time(nullptr);
+	struct tm tm;
+	if (localtime_r(&t, &tm))
+		strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%S%z", &tm);
+	std::string head = "cvm-launch-hook: " + std::string(now) + ": plain start of '" + name +
+			   "' refused (plain-start=\"attest\"); running: cvm-launch start " + name + "\n";
+	if (write(fd, head.data(), head.size()) < 0) {
+		// The log stays usable for the launch's own output.
+	}
+	return fd;
 }
 
 Result<Settings> settings()
@@ -150,8 +195,13 @@ int prepareBegin(const std::string &name, const std::string &xml)
 	if (d.allow)
 		return 0;
 	fprintf(stderr, "%s\n", d.message.c_str());
-	if (d.handOver)
-		spawnDetached({ cvmLaunchPath(), "start", in.name, "--delay", "2", "--quiet" });
+	if (d.handOver) {
+		std::string log;
+		int fd = openHandOverLog(s->stateDir, doc->uuid(), in.name, log);
+		if (fd >= 0)
+			fprintf(stderr, "cvm-launch: the background launch's output: %s\n", log.c_str());
+		spawnDetached({ cvmLaunchPath(), "start", in.name, "--delay", "2" }, fd);
+	}
 	return kRefused;
 }
 

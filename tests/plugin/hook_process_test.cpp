@@ -6,10 +6,13 @@
 // report reaching a real HTTP peer.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
+
+#include <sys/stat.h>
 
 #include "cvm/common/file.h"
 #include "cvm/plugin/launch_records.h"
@@ -202,4 +205,43 @@ TEST_CASE("release end of a start that did not carry the record's session leaves
 	for (int i = 0; i < 100 && requests == 0; ++i)
 		std::this_thread::sleep_for(std::chrono::milliseconds(100));
 	CHECK(requests == 1);
+}
+
+TEST_CASE("plain-start=attest: the refused start is handed over, its output in <state-dir>/<uuid>.start.log")
+{
+	HookRig rig;
+	// The detached cvm-launch start inherits the config: libvirt's in-process
+	// test driver, which has no such domain, so the launch fails quickly and
+	// says so — in the log. (The whole hand-over: plugin/libvirt_handover.)
+	std::string text = "[cvm-launch]\nstate-dir=" + rig.records.dir() + "\nconnect=test:///default\n";
+	REQUIRE(writeFileAtomic(rig.config, asBytes(text)).ok());
+	const std::string attest = "  <metadata>\n    <cvm:launch xmlns:cvm=\"https://cvm-launch.org/xmlns/1\" "
+				   "server=\"http://127.0.0.1:9\" plain-start=\"attest\"/>\n  </metadata>\n";
+	std::string log = rig.records.dir() + "/" + kUuid + ".start.log";
+	auto r = rig.hook("prepare", "begin", domainXml(attest));
+	INFO(r.err);
+	CHECK(r.exitStatus == 1);
+	CHECK(r.err.find("now runs in the background") != std::string::npos);
+	CHECK(r.err.find("the background launch's output: " + log) != std::string::npos);
+	struct stat st {};
+	REQUIRE(::stat(log.c_str(), &st) == 0);
+	CHECK((st.st_mode & 0777) == 0600);
+	std::string text2;
+	bool done = false;
+	for (int i = 0; i < 150 && !done; ++i) {   // --delay 2, then the failed lookup
+		std::this_thread::sleep_for(std::chrono::milliseconds(100));
+		text2 = readTextFile(log).valueOr("");
+		// The header line, then the failed launch's own message.
+		done = std::count(text2.begin(), text2.end(), '\n') >= 2 &&
+		       text2.find("cvm-launch start: domain 'cvmt-plugin-hook'") != std::string::npos;
+	}
+	INFO(text2);
+	CHECK(text2.find("plain start of 'cvmt-plugin-hook' refused") != std::string::npos);
+	CHECK(done);
+	// Without plain-start="attest" nothing is handed over and no log is written.
+	REQUIRE(::unlink(log.c_str()) == 0);
+	auto refused = rig.hook("prepare", "begin", domainXml(kGuarded));
+	CHECK(refused.exitStatus == 1);
+	CHECK(refused.err.find("background") == std::string::npos);
+	CHECK_FALSE(fileExists(log));
 }
