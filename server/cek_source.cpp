@@ -36,18 +36,77 @@ Result<std::optional<Bytes>> CekSource::cached(ByteView chipId) const
 	return std::optional<Bytes>(std::move(cek));
 }
 
+struct CekSource::Lookup {
+	std::condition_variable done;
+	std::optional<Result<Bytes>> outcome;
+};
+
 Result<Bytes> CekSource::fetch(ByteView chipId)
 {
 	if (!canFetch())
 		return Error(ErrorCode::NotFound, "no signed CEK for chip " + toHex(chipId) +
 							  " in the CEK cache, and fetching from the KDS is disabled");
-	std::lock_guard<std::mutex> guard(fetchMutex_);
-	// Another launch may have fetched it while we waited.
-	if (auto it = fetched_.find(toHex(chipId)); it != fetched_.end())
-		return it->second;
-	if (auto hit = CVM_TRY(cached(chipId)))
-		return std::move(*hit);
+	std::string chip = toHex(chipId);
+	std::shared_ptr<Lookup> lookup;
+	{
+		std::unique_lock<std::mutex> lock(mutex_);
+		if (auto it = fetched_.find(chip); it != fetched_.end())
+			return it->second;
+		if (auto it = failed_.find(chip); it != failed_.end()) {
+			if (Clock::now() < it->second.first) {
+				if (metrics_)
+					metrics_->recordEvent("cek-lookup", "failure-cached");
+				return it->second.second;
+			}
+			failed_.erase(it);
+		}
+		if (auto it = inFlight_.find(chip); it != inFlight_.end()) {
+			// Another launch is asking for this chip: wait for its answer.
+			std::shared_ptr<Lookup> other = it->second;
+			other->done.wait(lock, [&other] { return other->outcome.has_value(); });
+			return *other->outcome;
+		}
+		lookup = std::make_shared<Lookup>();
+		inFlight_[chip] = lookup;
+	}
+	// The cache directory may have been filled meanwhile (another server).
+	Result<Bytes> outcome = Error(ErrorCode::Internal, "");
+	auto hit = cached(chipId);
+	if (hit && *hit)
+		outcome = std::move(**hit);
+	else
+		outcome = ask(chipId);
+	{
+		std::lock_guard<std::mutex> guard(mutex_);
+		rememberOutcome(chip, outcome);
+		lookup->outcome = outcome;
+		inFlight_.erase(chip);
+	}
+	lookup->done.notify_all();
+	return outcome;
+}
 
+void CekSource::rememberOutcome(const std::string &chip, const Result<Bytes> &outcome)
+{
+	if (outcome) {
+		if (fetched_.size() >= kMaxRemembered)
+			fetched_.clear();
+		fetched_[chip] = *outcome;
+		return;
+	}
+	if (options_.failureTtlSeconds == 0)
+		return;
+	auto now = Clock::now();
+	if (failed_.size() >= kMaxRemembered)
+		std::erase_if(failed_, [now](const auto &f) { return f.second.first <= now; });
+	if (failed_.size() >= kMaxRemembered)
+		failed_.clear();
+	Error e = outcome.error().withContext("remembered for " + std::to_string(options_.failureTtlSeconds) + " s");
+	failed_.insert_or_assign(chip, std::make_pair(now + std::chrono::seconds(options_.failureTtlSeconds), e));
+}
+
+Result<Bytes> CekSource::ask(ByteView chipId) const
+{
 	attest::ClientOptions options;
 	options.baseUrl = options_.kdsUrl;
 	options.timeoutSeconds = options_.timeoutSeconds;
@@ -59,35 +118,29 @@ Result<Bytes> CekSource::fetch(ByteView chipId)
 	std::string path = "/cek/id/" + toHex(chipId);
 	g_info("fetching the signed CEK of chip %s from %s", toHex(chipId).c_str(), transport->baseUrl().c_str());
 	auto reply = transport->send("GET", path, SecureBuffer());
-	if (!reply) {
+	auto failed = [this](Error e) -> Result<Bytes> {
 		if (metrics_)
 			metrics_->recordEvent("cek-lookup", "failed");
-		return reply.error().withContext("fetching the signed CEK from AMD's KDS");
-	}
-	if (reply->status != 200) {
-		if (metrics_)
-			metrics_->recordEvent("cek-lookup", "failed");
-		return Error(reply->status == 404 ? ErrorCode::NotFound : ErrorCode::Remote,
-			     "AMD's KDS answered HTTP " + std::to_string(reply->status) + " for chip " + toHex(chipId));
-	}
-	if (reply->body.size() != kCekSize) {
-		if (metrics_)
-			metrics_->recordEvent("cek-lookup", "failed");
-		return Error(ErrorCode::InvalidData, "AMD's KDS sent " + std::to_string(reply->body.size()) +
-							     " bytes for chip " + toHex(chipId) +
-							     ", not a 2084-byte CEK certificate");
-	}
+		return e;
+	};
+	if (!reply)
+		return failed(reply.error().withContext("fetching the signed CEK from AMD's KDS"));
+	if (reply->status != 200)
+		return failed(Error(reply->status == 404 ? ErrorCode::NotFound : ErrorCode::Remote,
+				    "AMD's KDS answered HTTP " + std::to_string(reply->status) + " for chip " +
+					    toHex(chipId)));
+	if (reply->body.size() != kCekSize)
+		return failed(Error(ErrorCode::InvalidData, "AMD's KDS sent " + std::to_string(reply->body.size()) +
+								    " bytes for chip " + toHex(chipId) +
+								    ", not a 2084-byte CEK certificate"));
 	if (metrics_)
 		metrics_->recordEvent("cek-lookup", "kds");
-	if (fetched_.size() >= 64)
-		fetched_.clear();
-	fetched_[toHex(chipId)] = reply->body;
 	return std::move(reply->body);
 }
 
 void CekSource::forget(ByteView chipId)
 {
-	std::lock_guard<std::mutex> guard(fetchMutex_);
+	std::lock_guard<std::mutex> guard(mutex_);
 	fetched_.erase(toHex(chipId));
 }
 

@@ -62,6 +62,12 @@ const Setting kSettings[] = {
 	STRING_SETTING("tls-key", tlsKey, "FILE", "TLS private key (PEM) for HTTPS"),
 	STRING_SETTING("insecure-listen", insecureListen, "ADDR:PORT",
 		       "Serve plain HTTP here (loopback tests and demos only)"),
+	Setting{ "allow-insecure-remote", nullptr,
+		 "Let insecure-listen use a non-loopback address (tokens and secrets then cross the network in clear)",
+		 [](ServerConfig &c, const std::string &v) -> Status {
+			 c.allowInsecureRemote = CVM_TRY(parseBool("allow-insecure-remote", v));
+			 return {};
+		 } },
 	STRING_SETTING("ready-file", readyFile, "FILE", "Write the listening URLs here once serving"),
 	STRING_SETTING("owner-token-file", ownerTokenFile, "FILE", "Bearer token of the guest owner"),
 	STRING_SETTING("owner-client-ca", ownerClientCa, "FILE",
@@ -69,7 +75,8 @@ const Setting kSettings[] = {
 	STRING_SETTING("host-token-file", hostTokenFile, "FILE", "Bearer token hosts must present (optional)"),
 	STRING_SETTING("db", db, "PATH", "SQLite database"),
 	STRING_SETTING("key-file", keyFile, "PATH", "Storage key (created 0600 on first run)"),
-	Setting{ "db-sync", "full|normal", "Commit durability (default full)",
+	Setting{ "db-sync", "normal|full",
+		 "Commit durability: normal survives a crash of the daemon, full also a power loss (default normal)",
 		 [](ServerConfig &c, const std::string &v) -> Status {
 			 if (v != "full" && v != "normal")
 				 return Error(ErrorCode::InvalidArgument, "'db-sync' must be full or normal");
@@ -95,6 +102,8 @@ const Setting kSettings[] = {
 	UINT_SETTING("expiry-sweep", expirySweep, 1, 3600, "Seconds between sweeps of expired launches"),
 	UINT_SETTING("chain-cache", chainCache, 0, 100000, "Verified platform chains to remember (0: off)"),
 	UINT_SETTING("audit-limit", auditLimit, 1, 1000000, "Newest audit entries returned per VM"),
+	UINT_SETTING("refusal-audits", refusalAudits, 0, 1000000,
+		     "Refused launch attempts recorded per VM and minute (0: all; default 60)"),
 };
 
 const Setting *findSetting(std::string_view name)
@@ -143,6 +152,16 @@ Result<std::pair<std::string, unsigned>> parseListenAddress(const std::string &t
 	return std::make_pair(host, port);
 }
 
+bool isLoopbackAddress(const std::string &host)
+{
+	GInetAddress *addr = g_inet_address_new_from_string(host.c_str());
+	if (!addr)
+		return false;
+	bool loopback = g_inet_address_get_is_loopback(addr);
+	g_object_unref(addr);
+	return loopback;
+}
+
 Status applyConfigFile(const std::string &path, ServerConfig &config)
 {
 	GKeyFilePtr kf(g_key_file_new());
@@ -188,8 +207,15 @@ Status validateConfig(const ServerConfig &c)
 		if (c.tlsCert.empty() || c.tlsKey.empty())
 			return Error(ErrorCode::InvalidArgument, "HTTPS on " + c.listen + " needs tls-cert and tls-key");
 	}
-	if (!c.insecureListen.empty())
-		CVM_TRY(parseListenAddress(c.insecureListen));
+	if (!c.insecureListen.empty()) {
+		auto address = CVM_TRY(parseListenAddress(c.insecureListen));
+		if (!isLoopbackAddress(address.first) && !c.allowInsecureRemote)
+			return Error(ErrorCode::InvalidArgument,
+				     "insecure-listen " + c.insecureListen +
+					     " is not a loopback address: plain HTTP would carry owner tokens, host tokens "
+					     "and secret packets in clear over the network. Serve HTTPS with listen, or set "
+					     "allow-insecure-remote if you really mean it");
+	}
 	if (c.ownerTokenFile.empty() && c.ownerClientCa.empty())
 		return Error(ErrorCode::InvalidArgument,
 			     "no way to authenticate the owner: set owner-token-file or owner-client-ca");

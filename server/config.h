@@ -18,6 +18,7 @@ struct ServerConfig {
 	std::string tlsCert;
 	std::string tlsKey;
 	std::string insecureListen;   // plain HTTP ADDR:PORT (loopback tests, demo)
+	bool allowInsecureRemote = false; // insecure-listen on a non-loopback address
 	std::string readyFile;        // written with the listening URLs once up
 	// Authentication
 	std::string ownerTokenFile;
@@ -26,7 +27,7 @@ struct ServerConfig {
 	// Storage
 	std::string db;
 	std::string keyFile;
-	bool dbSyncFull = true;
+	bool dbSyncFull = false;      // synchronous=FULL instead of NORMAL (WAL)
 	// Trust
 	std::string amdRoots;         // pinned AMD roots (DIR/<generation>/{ark,ask}.cert)
 	std::string testRoots;        // explicitly trusted test roots (the simulator's)
@@ -43,6 +44,7 @@ struct ServerConfig {
 	unsigned expirySweep = 30;    // seconds between sweeps of expired launches
 	unsigned chainCache = 256;    // verified platform chains kept (0: off)
 	unsigned auditLimit = 1000;   // newest audit entries returned per VM
+	unsigned refusalAudits = 60;  // refused launch attempts recorded per VM and minute (0: all)
 	// Logging
 	bool verbose = false;
 	bool debug = false;
@@ -58,6 +60,9 @@ Status applyConfigFile(const std::string &path, ServerConfig &config);
 // Checks consistency: something to listen on, TLS files for HTTPS, a way to
 // authenticate owners, sane limits.
 Status validateConfig(const ServerConfig &config);
+
+// Whether a numeric address is a loopback one (127.0.0.0/8, ::1).
+bool isLoopbackAddress(const std::string &host);
 
 // "ADDR:PORT" or "[V6ADDR]:PORT" → host and port.
 Result<std::pair<std::string, unsigned>> parseListenAddress(const std::string &text);

@@ -16,7 +16,7 @@
 #include "cvm/tdx/quote_verify.h"
 #include "sealer.h"
 #include "service_tdx.h"
-#include "store.h"
+#include "store_pool.h"
 #include "worker_pool.h"
 
 namespace cvm::server {
@@ -54,13 +54,25 @@ std::string dirName(const std::string &path)
 	return dir.get();
 }
 
+// GSocketListener's default backlog is 10: a burst of clients connecting at
+// once overflows it and the dropped SYNs are retried after a second.
+constexpr int kListenBacklog = 1024;
+
 Status listen(SoupServer *server, const std::string &address, bool https)
 {
 	auto [host, port] = CVM_TRY(parseListenAddress(address));
 	GObjectPtr<GSocketAddress> addr(g_inet_socket_address_new_from_string(host.c_str(), port));
 	GError *raw = nullptr;
-	if (!soup_server_listen(server, addr.get(), https ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0),
-				&raw)) {
+	GObjectPtr<GSocket> socket(g_socket_new(g_socket_address_get_family(addr.get()), G_SOCKET_TYPE_STREAM,
+						 G_SOCKET_PROTOCOL_TCP, &raw));
+	if (socket) {
+		g_socket_set_listen_backlog(socket.get(), kListenBacklog);
+		if (!g_socket_bind(socket.get(), addr.get(), TRUE, &raw) || !g_socket_listen(socket.get(), &raw) ||
+		    !soup_server_listen_socket(server, socket.get(),
+					       https ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0), &raw))
+			socket.reset();
+	}
+	if (!socket) {
 		GErrorPtr err(raw);
 		return Error::fromGError(err.get(), "cannot listen on " + address);
 	}
@@ -150,12 +162,16 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const ServerConfig &config, Clock
 	storeOptions.syncFull = config.dbSyncFull;
 	p->stores = CVM_TRY(StorePool::open(config.db, storeOptions));
 
-	CekSource::Options cekOptions{ config.cekCache, config.kdsUrl, config.kdsTimeout, config.kds, "" };
+	CekSource::Options cekOptions;
+	cekOptions.cacheDir = config.cekCache;
+	cekOptions.kdsUrl = config.kdsUrl;
+	cekOptions.timeoutSeconds = config.kdsTimeout;
+	cekOptions.fetch = config.kds;
 	p->cek = std::make_unique<CekSource>(std::move(cekOptions), &p->metrics);
 	LaunchCrypto::Options cryptoOptions{ config.amdRoots, config.testRoots, config.chainCache };
 	p->crypto = CVM_TRY(LaunchCrypto::create(std::move(cryptoOptions), p->cek.get(), &p->metrics));
 
-	ServiceOptions serviceOptions{ config.launchExpiry, config.auditLimit };
+	ServiceOptions serviceOptions{ config.launchExpiry, config.auditLimit, config.refusalAudits };
 	p->service = std::make_unique<AttestationService>(serviceOptions, *p->stores, *p->sealer, *p->crypto,
 							  p->metrics, clock);
 	TdxServiceOptions tdxOptions{ config.launchExpiry, std::nullopt };
@@ -176,6 +192,10 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const ServerConfig &config, Clock
 	if (!config.hostTokenFile.empty())
 		apiOptions.hostToken = CVM_TRY(readTokenFile(config.hostTokenFile));
 	apiOptions.ownerClientCerts = !config.ownerClientCa.empty();
+	apiOptions.closeConnections = soupLeaksIdleConnections();
+	if (apiOptions.closeConnections)
+		g_info("libsoup %u.%u does not close idle connections closed by clients: answering with "
+		       "'Connection: close'", soup_get_major_version(), soup_get_minor_version());
 	p->api = std::make_unique<HttpApi>(std::move(apiOptions), *p->service, *p->workers, p->metrics, p->tdx.get());
 
 	p->server.reset(static_cast<SoupServer *>(g_object_new(SOUP_TYPE_SERVER, "server-header",
@@ -187,7 +207,15 @@ Result<std::unique_ptr<Daemon>> Daemon::create(const ServerConfig &config, Clock
 		CVM_CHECK(listen(p->server.get(), config.listen, true));
 	if (!config.insecureListen.empty()) {
 		CVM_CHECK(listen(p->server.get(), config.insecureListen, false));
-		g_warning("serving plain HTTP on %s: for loopback tests and demos only", config.insecureListen.c_str());
+		auto address = CVM_TRY(parseListenAddress(config.insecureListen));
+		if (isLoopbackAddress(address.first))
+			g_warning("serving plain HTTP on %s: for loopback tests and demos only",
+				  config.insecureListen.c_str());
+		else
+			g_warning("SERVING PLAIN HTTP ON THE NETWORK (%s, allow-insecure-remote): owner and host tokens, "
+				  "registrations with their secrets and the secret packets cross the network in clear; "
+				  "anyone on the path can read them and act as the owner",
+				  config.insecureListen.c_str());
 	}
 
 	// Launches that expired while we were down, then periodically.

@@ -3,6 +3,7 @@
 
 #include "http_api.h"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -21,36 +22,48 @@ using namespace attest;
 
 namespace {
 
-// A request body that only ever lives in wiped memory (registrations carry
-// the owner's secrets in clear), bounded by the configured maximum.
+// A request body, bounded by the configured maximum. Registrations carry the
+// owner's secrets in clear: their bodies only ever live in locked, wiped
+// memory. The other bodies (host reports, certificates) hold nothing secret
+// and use plain memory.
 class BodyBuffer
 {
 public:
+	void setSecret(bool secret) { secret_ = secret; }
 	void reserve(size_t n) { grow(n); }
 	// false when the limit would be exceeded (the data is then dropped).
 	bool append(const uint8_t *data, size_t n, size_t limit)
 	{
 		if (used_ + n > limit)
 			return false;
-		if (used_ + n > buf_.size())
-			grow(std::max(used_ + n, std::min(limit, buf_.size() * 2 + 4096)));
-		memcpy(buf_.data() + used_, data, n);
+		if (used_ + n > capacity())
+			grow(std::max(used_ + n, std::min(limit, capacity() * 2 + 4096)));
+		memcpy(bytes() + used_, data, n);
 		used_ += n;
 		return true;
 	}
-	std::string_view text() const { return asString(buf_.view().first(used_)); }
+	std::string_view text() const
+	{
+		return std::string_view(reinterpret_cast<const char *>(secret_ ? secure_.data() : plain_.data()), used_);
+	}
 
 private:
+	size_t capacity() const { return secret_ ? secure_.size() : plain_.size(); }
+	uint8_t *bytes() { return secret_ ? secure_.data() : plain_.data(); }
 	void grow(size_t n)
 	{
-		if (n <= buf_.size())
+		if (n <= capacity())
 			return;
+		if (!secret_)
+			return plain_.resize(n);
 		SecureBuffer bigger(n);
 		if (used_)
-			memcpy(bigger.data(), buf_.data(), used_);
-		buf_ = std::move(bigger);
+			memcpy(bigger.data(), secure_.data(), used_);
+		secure_ = std::move(bigger);
 	}
-	SecureBuffer buf_;
+	bool secret_ = true;
+	SecureBuffer secure_;
+	Bytes plain_;
 	size_t used_ = 0;
 };
 
@@ -173,9 +186,16 @@ void HttpApi::Request::respond(const Reply &reply)
 	for (const auto &[name, value] : reply.headers)
 		soup_message_headers_replace(headers, name, value.c_str());
 	soup_message_headers_replace(headers, "Cache-Control", "no-store");
+	if (api->options_.closeConnections)
+		soup_message_headers_replace(headers, "Connection", "close");
 	if (!reply.body.empty())
 		soup_server_message_set_response(msg, reply.contentType, SOUP_MEMORY_COPY, reply.body.data(),
 						 reply.body.size());
+}
+
+bool soupLeaksIdleConnections()
+{
+	return soup_get_major_version() == 3 && soup_get_minor_version() < 3;
 }
 
 HttpApi::HttpApi(ApiOptions options, AttestationService &service, WorkerPool &workers, Metrics &metrics,
@@ -199,6 +219,8 @@ void HttpApi::earlyHandler(SoupServer *, SoupServerMessage *msg, const char *pat
 	req->started = g_get_monotonic_time();
 	req->method = soup_server_message_get_method(msg);
 	req->path = path ? path : "";
+	// Only PUT /v1/vm/{id} (a registration) carries secrets.
+	req->body.setSecret(req->method == "PUT");
 	goffset length = soup_message_headers_get_content_length(soup_server_message_get_request_headers(msg));
 	if (length > static_cast<goffset>(api->options_.maxBody))
 		req->tooLarge = true;
@@ -431,7 +453,10 @@ void HttpApi::routeHost(Request *req, const std::string &vmId, const std::string
 	req->endpoint = endpoint;
 	if (req->method != "POST")
 		return methodNotAllowed(req, "POST");
-	if (auto s = authorizeHost(req->msg); !s)
+	// The owner may end a launch too: an instance the host never reported
+	// ended would otherwise hold its slot until the registration is revoked.
+	bool byOwner = endpoint == Endpoint::End && authorizeOwner(req->msg).ok();
+	if (auto s = authorizeHost(req->msg); !s && !byOwner)
 		return fail(req, s.error());
 	auto node = parseBody(*req, endpoint == Endpoint::End);
 	if (!node)
@@ -459,7 +484,8 @@ void HttpApi::routeHost(Request *req, const std::string &vmId, const std::string
 			return fail(req, parsed.error());
 		end = std::move(*parsed);
 	}
-	dispatch(req, [this, vmId, launchId, end] { return answerEmpty(service_.end(vmId, launchId, end)); });
+	EndedBy by = byOwner ? EndedBy::Owner : EndedBy::Host;
+	dispatch(req, [this, vmId, launchId, end, by] { return answerEmpty(service_.end(vmId, launchId, end, by)); });
 }
 
 void HttpApi::routeTdx(Request *req, const std::string &vmId, const std::string &launchId, Endpoint endpoint)

@@ -28,7 +28,14 @@ struct ApiOptions {
 	SecureBuffer ownerToken;     // empty: bearer tokens are not accepted for owners
 	SecureBuffer hostToken;      // empty: host endpoints are open
 	bool ownerClientCerts = false; // verified TLS client certificates identify owners
+	// Answer every request with "Connection: close". libsoup before 3.3
+	// never closes a kept-alive connection the client closed while idle
+	// (GNOME/libsoup d20c6601): its descriptor and objects would pile up.
+	bool closeConnections = false;
 };
+
+// Whether the running libsoup leaks idle connections closed by the client.
+bool soupLeaksIdleConnections();
 
 class HttpApi
 {

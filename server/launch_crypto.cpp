@@ -7,6 +7,8 @@
 
 #include "launch_crypto.h"
 
+#include <openssl/evp.h>
+
 #include "cvm/attest/errors.h"
 #include "cvm/sev/measurement.h"
 #include "cvm/sev/secret.h"
@@ -37,13 +39,17 @@ Result<VerifiedPlatform> LaunchCrypto::verifyPlatform(const attest::LaunchReques
 
 Result<LaunchSession> LaunchCrypto::startSession(const VerifiedPlatform &platform, uint32_t policy)
 {
-	// The PDH was checked (shape, curve point) when its chain verified;
-	// parsing it again per launch is one point decode, no signature.
-	auto pdh = sev::pdhPublicKey(platform.pdh);
-	if (!pdh)
-		return pdh.error().withContext("the verified PDH");
+	// The PDH key was parsed and checked (shape, curve point) when its chain
+	// verified; only a platform built by hand lacks it.
+	std::shared_ptr<EVP_PKEY> pdh = platform.pdhKey;
+	if (!pdh) {
+		auto parsed = sev::pdhPublicKey(platform.pdh);
+		if (!parsed)
+			return parsed.error().withContext("the verified PDH");
+		pdh.reset(parsed->release(), EVP_PKEY_free);
+	}
 	// sev::startSession draws a fresh GODH key, TEK, TIK, nonce and IV.
-	auto owner = sev::startSession(pdh->get(), policy);
+	auto owner = sev::startSession(pdh.get(), policy);
 	if (!owner)
 		return owner.error().withContext("creating the launch session");
 	LaunchSession session;

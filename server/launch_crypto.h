@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <openssl/types.h>
+
 #include "cvm/attest/protocol.h"
 #include "cvm/common/bytes.h"
 #include "cvm/common/error.h"
@@ -29,8 +31,15 @@ class Metrics;
 
 struct VerifiedPlatform {
 	Bytes pdh;                   // the PDH certificate the chain vouches for
+	// Its public key, parsed and checked (on P-384) once per verified chain
+	// and shared by every launch on the platform (read-only, thread-safe).
+	std::shared_ptr<EVP_PKEY> pdhKey;
 	Bytes ocaDigest;             // SHA-256 of the OCA certificate (per-VM pins)
-	std::string chipId;          // hex of cpu-id, "" when the host sent none
+	// Hex of the chip id: the one that found the AMD-signed CEK when the
+	// platform's CEK is unsigned (then `chipVerified`), else what the host
+	// sent as cpu-id (unchecked; "" when it sent none).
+	std::string chipId;
+	bool chipVerified = false;
 	std::string generation;      // of the root that verified the chain
 };
 

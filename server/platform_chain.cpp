@@ -4,12 +4,14 @@
 #include "platform_chain.h"
 
 #include <glib.h>
+#include <openssl/evp.h>
 
 #include "cek_source.h"
 #include "cvm/attest/errors.h"
 #include "cvm/common/digest.h"
 #include "cvm/common/file.h"
 #include "cvm/sev/chain.h"
+#include "cvm/sev/session.h"
 #include "cvm/sev/trust.h"
 #include "metrics.h"
 
@@ -32,12 +34,14 @@ Result<sev::TrustStore> loadRoots(const std::string &dir, sev::TrustMode mode, c
 
 std::string cacheKey(const attest::LaunchRequest &r)
 {
-	// Length-prefixed parts: no two different requests share a key.
-	Bytes lengths(12);
+	// Length-prefixed parts: no two different requests share a key. The
+	// cpu-id is not part of it: it only matters for an unsigned CEK, where
+	// the entry remembers the chip id that verified; otherwise a host could
+	// force a full verification per launch by sending random cpu-ids.
+	Bytes lengths(8);
 	storeLe32(lengths, 0, static_cast<uint32_t>(r.pdh.size()));
 	storeLe32(lengths, 4, static_cast<uint32_t>(r.certChain.size()));
-	storeLe32(lengths, 8, static_cast<uint32_t>(r.cpuId ? r.cpuId->size() : 0));
-	auto h = digest(DigestAlgorithm::Sha256, { lengths, r.pdh, r.certChain, r.cpuId ? ByteView(*r.cpuId) : ByteView() });
+	auto h = digest(DigestAlgorithm::Sha256, { lengths, r.pdh, r.certChain });
 	return h ? toHex(*h) : std::string();
 }
 
@@ -107,6 +111,10 @@ Result<VerifiedPlatform> PlatformChains::verify(const attest::LaunchRequest &req
 		if (auto hit = lookup(key)) {
 			if (metrics_)
 				metrics_->recordEvent("chain-cache", "hit");
+			// A chain that needed the chip id keeps the one that verified it;
+			// otherwise the cpu-id is only the host's word, as it was on a miss.
+			if (!hit->chipVerified)
+				hit->chipId = request.cpuId ? toHex(*request.cpuId) : std::string();
 			return std::move(*hit);
 		}
 		if (metrics_)
@@ -177,10 +185,15 @@ Result<VerifiedPlatform> PlatformChains::verifyUncached(const attest::LaunchRequ
 							    ": " + verdict.failure);
 	if (supplied && fetched && cek_)
 		cek_->remember(*request.cpuId, supplied->bytes());
+	auto pdhKey = sev::pdhPublicKey(request.pdh);
+	if (!pdhKey)
+		return asError(code::kChainInvalid, "the platform's PDH: " + pdhKey.error().message());
 	VerifiedPlatform platform;
 	platform.pdh = request.pdh;
+	platform.pdhKey.reset(pdhKey->release(), EVP_PKEY_free);
 	platform.ocaDigest = CVM_TRY(sha256(chain->oca.bytes()));
 	platform.chipId = request.cpuId ? toHex(*request.cpuId) : std::string();
+	platform.chipVerified = supplied.has_value();
 	platform.generation = verdict.generation;
 	return platform;
 }

@@ -5,8 +5,8 @@
 // against the fingerprints sev/ pins) and roots trusted as given
 // (`test-roots`, the simulator's). An unsigned CEK (real Genoa hosts export
 // one) is replaced by the AMD-signed one looked up by chip id in the CEK
-// source. Verified chains are cached by SHA-256(pdh ‖ cert-chain ‖ cpu-id):
-// a platform presents the same chain for every launch.
+// source. Verified chains are cached by SHA-256(pdh ‖ cert-chain), with the
+// parsed PDH key: a platform presents the same chain for every launch.
 //
 // Internal to the server (LaunchCrypto uses it). Thread-safe.
 #pragma once

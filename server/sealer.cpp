@@ -20,6 +20,15 @@ namespace cvm::server {
 
 namespace {
 
+// Fetched once: EVP_aes_256_gcm() makes every init look the algorithm up
+// in the provider store again (under a lock). EVP_CIPHER objects are
+// immutable and safe to share across threads.
+const EVP_CIPHER *aes256Gcm()
+{
+	static EVP_CIPHER *cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+	return cipher;
+}
+
 constexpr uint8_t kVersion = 1;
 constexpr size_t kNonce = 12;
 constexpr size_t kTag = 16;
@@ -96,7 +105,7 @@ Result<Bytes> SecretSealer::seal(ByteView plaintext, std::string_view context) c
 		return opensslError("seal: random nonce");
 	EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
 	int len = 0;
-	if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), out.data() + 1) != 1 ||
+	if (!ctx || !aes256Gcm() || EVP_EncryptInit_ex(ctx.get(), aes256Gcm(), nullptr, key_.data(), out.data() + 1) != 1 ||
 	    EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const uint8_t *>(context.data()),
 			      static_cast<int>(context.size())) != 1 ||
 	    EVP_EncryptUpdate(ctx.get(), out.data() + 1 + kNonce, &len, plaintext.data(),
@@ -117,7 +126,7 @@ Result<SecureBuffer> SecretSealer::open(ByteView sealed, std::string_view contex
 	int len = 0;
 	uint8_t tag[kTag];
 	memcpy(tag, sealed.data() + sealed.size() - kTag, kTag);
-	if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), sealed.data() + 1) != 1 ||
+	if (!ctx || !aes256Gcm() || EVP_DecryptInit_ex(ctx.get(), aes256Gcm(), nullptr, key_.data(), sealed.data() + 1) != 1 ||
 	    EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const uint8_t *>(context.data()),
 			      static_cast<int>(context.size())) != 1 ||
 	    EVP_DecryptUpdate(ctx.get(), out.data(), &len, sealed.data() + 1 + kNonce, static_cast<int>(ctLen)) != 1 ||

@@ -6,14 +6,17 @@
 
 #include "service.h"
 
+#include <chrono>
 #include <ctime>
+
+#include <openssl/rand.h>
 
 #include "cvm/attest/errors.h"
 #include "cvm/common/json.h"
 #include "metrics.h"
 #include "sealer.h"
 #include "service_internal.h"
-#include "store.h"
+#include "store_pool.h"
 
 namespace cvm::server {
 
@@ -57,8 +60,59 @@ namespace detail {
 
 std::string newLaunchId()
 {
-	GCharPtr uuid(g_uuid_string_random());
-	return uuid.get();
+	// A random (version 4) UUID from the OpenSSL CSPRNG: a launch id is a
+	// capability-like name the host presents, so it must not be guessable
+	// (g_uuid_string_random uses GLib's non-cryptographic generator).
+	uint8_t b[16];
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		g_error("the random number generator failed"); // no safe way on
+	b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
+	b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
+	std::string hex = toHex(ByteView(b, sizeof(b)));
+	secureWipe(b, sizeof(b));
+	return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
+	       hex.substr(20);
+}
+
+std::string hostText(std::string_view text, size_t maxBytes)
+{
+	// Host-supplied text ends up in the audit trail, the journal and
+	// terminals: control and formatting characters (newlines, escape
+	// sequences, bidirectional overrides) are shown as \u{...}, invalid
+	// UTF-8 as \x.., and the result is cut at maxBytes.
+	std::string out;
+	const char *p = text.data();
+	const char *end = p + text.size();
+	while (p < end) {
+		gunichar c = g_utf8_get_char_validated(p, end - p);
+		std::string piece;
+		size_t step = 1;
+		if (c == static_cast<gunichar>(-1) || c == static_cast<gunichar>(-2)) {
+			char hex[8];
+			snprintf(hex, sizeof(hex), "\\x%02x", static_cast<unsigned char>(*p));
+			piece = hex;
+		} else {
+			step = static_cast<size_t>(g_utf8_next_char(p) - p);
+			GUnicodeType type = g_unichar_type(c);
+			if (c == '\\') {
+				piece = "\\\\";
+			} else if (type == G_UNICODE_CONTROL || type == G_UNICODE_FORMAT ||
+				   type == G_UNICODE_LINE_SEPARATOR || type == G_UNICODE_PARAGRAPH_SEPARATOR) {
+				char esc[16];
+				snprintf(esc, sizeof(esc), "\\u{%x}", static_cast<unsigned>(c));
+				piece = esc;
+			} else {
+				piece.assign(p, step);
+			}
+		}
+		if (out.size() + piece.size() > maxBytes) {
+			out += "...";
+			break;
+		}
+		out += piece;
+		p += step;
+	}
+	return out;
 }
 
 std::string secretsContext(const std::string &vmId)
@@ -176,7 +230,7 @@ std::string registrationSummary(const Registration &r)
 AttestationService::AttestationService(ServiceOptions options, StorePool &stores, const SecretSealer &sealer,
 				       LaunchCrypto &crypto, Metrics &metrics, Clock clock)
 	: options_(options), stores_(stores), sealer_(sealer), crypto_(crypto), metrics_(metrics),
-	  clock_(std::move(clock))
+	  clock_(std::move(clock)), refusals_(options.refusalAuditsPerMinute)
 {
 }
 
@@ -218,20 +272,21 @@ Result<AttestationService::Registered> AttestationService::registerVm(const std:
 	vm.created = now;
 	vm.updated = now;
 
-	auto store = CVM_TRY(stores_.lease());
-	auto txn = CVM_TRY(store->beginWrite());
-	bool created = CVM_TRY(store->putVm(vm));
 	AuditRecord audit;
 	audit.time = now;
 	audit.vmId = vmId;
-	audit.event = created ? "register" : "update";
 	audit.result = "ok";
 	audit.message = registrationSummary(registration);
-	CVM_CHECK(store->appendAudit(audit));
-	CVM_CHECK(txn.commit());
+	bool created = false;
+	CVM_CHECK(stores_.write([&](Store &store) -> Status {
+		created = CVM_TRY(store.putVm(vm));
+		audit.event = created ? "register" : "update";
+		return store.appendAudit(audit);
+	}));
 	logEvent(G_LOG_LEVEL_MESSAGE, vmId, "", audit.event.c_str(), "ok",
 		 std::string(created ? "registered: " : "updated: ") + audit.message);
 
+	auto store = CVM_TRY(stores_.lease());
 	auto stored = CVM_TRY(store->getVm(vmId));
 	if (!stored)
 		return asError(code::kVmNotFound, "VM " + vmId + " was revoked while being registered");
@@ -251,25 +306,24 @@ Result<VmInfo> AttestationService::getVm(const std::string &vmId)
 Status AttestationService::deleteVm(const std::string &vmId)
 {
 	int64_t now = clock_();
-	auto store = CVM_TRY(stores_.lease());
-	auto txn = CVM_TRY(store->beginWrite());
-	auto vm = CVM_TRY(store->getVm(vmId));
-	if (!vm)
-		return asError(code::kVmNotFound, "no VM " + vmId + " is registered");
-	auto launches = CVM_TRY(store->unfinishedLaunches(vmId));
-	for (const auto &l : launches) {
-		CVM_CHECK(store->moveLaunch(l.id, l.state.c_str(), launch_state::kRevoked, now));
-		AuditRecord audit{ 0, now, vmId, l.id, "revoke", "ok", "launch voided: the registration was revoked",
+	CVM_CHECK(stores_.write([&](Store &store) -> Status {
+		auto vm = CVM_TRY(store.getVm(vmId));
+		if (!vm)
+			return asError(code::kVmNotFound, "no VM " + vmId + " is registered");
+		auto launches = CVM_TRY(store.unfinishedLaunches(vmId));
+		for (const auto &l : launches) {
+			CVM_CHECK(store.moveLaunch(l.id, l.state.c_str(), launch_state::kRevoked, now));
+			AuditRecord audit{ 0, now, vmId, l.id, "revoke", "ok",
+					   "launch voided: the registration was revoked", "", "" };
+			CVM_CHECK(store.appendAudit(audit));
+		}
+		CVM_CHECK(store.deleteVm(vmId));
+		AuditRecord audit{ 0, now, vmId, "", "revoke", "ok",
+				   "registration and its secrets deleted; " + std::to_string(launches.size()) +
+					   " unfinished launch(es) voided",
 				   "", "" };
-		CVM_CHECK(store->appendAudit(audit));
-	}
-	CVM_CHECK(store->deleteVm(vmId));
-	AuditRecord audit{ 0, now, vmId, "", "revoke", "ok",
-			   "registration and its secrets deleted; " + std::to_string(launches.size()) +
-				   " unfinished launch(es) voided",
-			   "", "" };
-	CVM_CHECK(store->appendAudit(audit));
-	CVM_CHECK(txn.commit());
+		return store.appendAudit(audit);
+	}));
 	logEvent(G_LOG_LEVEL_MESSAGE, vmId, "", "revoke", "ok", "registration revoked");
 	return {};
 }
@@ -293,16 +347,24 @@ Result<AuditTrail> AttestationService::auditTrail(const std::string &vmId)
 	return trail;
 }
 
-Status AttestationService::auditRefusal(const std::string &vmId, const std::string &launchId,
-					const std::string &event, const Error &error, const std::string &reported,
-					const std::string &expected)
+Status AttestationService::auditRefusal(const std::string &vmId, const std::string &event, const Error &error,
+					const std::string &reported)
 {
-	auto store = CVM_TRY(stores_.lease());
-	auto txn = CVM_TRY(store->beginWrite());
-	AuditRecord audit{ 0, clock_(), vmId, launchId, event, asCodeForError(error), error.message(), reported,
-			   expected };
-	CVM_CHECK(store->appendAudit(audit));
-	return txn.commit();
+	int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+			     std::chrono::steady_clock::now().time_since_epoch())
+			     .count();
+	auto decision = refusals_.admit(vmId, ms);
+	if (!decision.record) {
+		metrics_.recordEvent("refusal-audit", "suppressed");
+		return {};
+	}
+	std::string message = error.message();
+	if (decision.suppressedBefore)
+		message += " (" + std::to_string(decision.suppressedBefore) +
+			   " more refused launch attempt(s) before this one were not recorded: over " +
+			   std::to_string(options_.refusalAuditsPerMinute) + " per minute)";
+	AuditRecord audit{ 0, clock_(), vmId, "", event, asCodeForError(error), message, reported, "" };
+	return stores_.write([&](Store &store) { return store.appendAudit(audit); });
 }
 
 } // namespace cvm::server

@@ -4,16 +4,22 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <glib.h>
 
 #include "cvm/attest/protocol.h"
-#include "store.h"
+#include "store_pool.h"
 
 namespace cvm::server::detail {
 
-// A fresh launch id (random UUID), for SEV and intel-tdx launches alike.
+// A fresh launch id (a random UUID from the CSPRNG), for SEV and intel-tdx
+// launches alike.
 std::string newLaunchId();
+
+// Host-supplied free text made safe for the audit trail and the logs:
+// control/format characters escaped, at most about `maxBytes`.
+std::string hostText(std::string_view text, size_t maxBytes);
 
 // GCM additional data binding a sealed blob to its row.
 std::string secretsContext(const std::string &vmId);

@@ -13,7 +13,7 @@
 #include "sealer.h"
 #include "service.h"
 #include "service_internal.h"
-#include "store.h"
+#include "store_pool.h"
 
 namespace cvm::server {
 
@@ -92,13 +92,13 @@ Result<SevReference> AttestationService::admitLaunch(const std::string &vmId, co
 				  "the registration of VM " + vmId + " expired at " + formatTime(*vm->expiresAt));
 	else if (CVM_TRY(store->countActiveLaunches(vmId, now)) >= vm->maxLaunches)
 		// Early refusal without spending the crypto; the binding check is
-		// the one inside the write transaction of recordLaunch().
+		// the one inside the write job of recordLaunch().
 		refusal = asError(code::kLaunchLimitReached, "VM " + vmId + " already has its maximum of " +
 								     std::to_string(vm->maxLaunches) +
 								     " concurrent launch(es)");
 	if (refusal) {
 		metrics_.recordVerdict("launch", refusal->tag());
-		CVM_CHECK(auditRefusal(vmId, "", "launch", *refusal, requestJson(request), ""));
+		CVM_CHECK(auditRefusal(vmId, "launch", *refusal, requestJson(request)));
 		return *refusal;
 	}
 	return ref;
@@ -115,7 +115,7 @@ Result<VerifiedPlatform> AttestationService::verifyPlatform(const std::string &v
 		Error e = std::move(platform).error();
 		metrics_.recordVerdict("launch", asCodeForError(e));
 		logEvent(G_LOG_LEVEL_MESSAGE, vmId, "", "launch", asCodeForError(e), "launch refused: " + e.message());
-		CVM_CHECK(auditRefusal(vmId, "", "launch", e, requestJson(request), ""));
+		CVM_CHECK(auditRefusal(vmId, "launch", e, requestJson(request)));
 		return e;
 	}
 	return platform;
@@ -123,27 +123,30 @@ Result<VerifiedPlatform> AttestationService::verifyPlatform(const std::string &v
 
 Status AttestationService::recordLaunch(const LaunchRecord &launch, const VerifiedPlatform &platform)
 {
-	auto store = CVM_TRY(stores_.lease());
-	auto txn = CVM_TRY(store->beginWrite());
-	auto vm = CVM_TRY(store->getVm(launch.vmId));
-	if (!vm)
-		return asError(code::kVmNotFound, "VM " + launch.vmId + " was revoked during the launch");
-	if (CVM_TRY(store->countActiveLaunches(launch.vmId, launch.created)) >= vm->maxLaunches) {
-		Error e = asError(code::kLaunchLimitReached, "VM " + launch.vmId + " already has its maximum of " +
-								     std::to_string(vm->maxLaunches) +
-								     " concurrent launch(es)");
-		AuditRecord audit{ 0, launch.created, launch.vmId, "", "launch", e.tag(), e.message(),
-				   platformJson(platform), "" };
-		CVM_CHECK(store->appendAudit(audit));
-		CVM_CHECK(txn.commit());
-		metrics_.recordVerdict("launch", e.tag());
-		return e;
+	std::optional<Error> refusal;
+	std::string reported = platformJson(platform);
+	CVM_CHECK(stores_.write([&](Store &store) -> Status {
+		auto vm = CVM_TRY(store.getVm(launch.vmId));
+		if (!vm)
+			return asError(code::kVmNotFound, "VM " + launch.vmId + " was revoked during the launch");
+		if (CVM_TRY(store.countActiveLaunches(launch.vmId, launch.created)) >= vm->maxLaunches) {
+			refusal = asError(code::kLaunchLimitReached, "VM " + launch.vmId +
+									     " already has its maximum of " +
+									     std::to_string(vm->maxLaunches) +
+									     " concurrent launch(es)");
+			return {};
+		}
+		CVM_CHECK(store.insertLaunch(launch));
+		AuditRecord audit{ 0, launch.created, launch.vmId, launch.id, "launch", "ok",
+				   "session created; expires " + formatTime(launch.expiresAt), reported, "" };
+		return store.appendAudit(audit);
+	}));
+	if (refusal) {
+		metrics_.recordVerdict("launch", refusal->tag());
+		CVM_CHECK(auditRefusal(launch.vmId, "launch", *refusal, reported));
+		return *refusal;
 	}
-	CVM_CHECK(store->insertLaunch(launch));
-	AuditRecord audit{ 0, launch.created, launch.vmId, launch.id, "launch", "ok",
-			   "session created; expires " + formatTime(launch.expiresAt), platformJson(platform), "" };
-	CVM_CHECK(store->appendAudit(audit));
-	return txn.commit();
+	return {};
 }
 
 Result<LaunchResponse> AttestationService::launch(const std::string &vmId, const LaunchRequest &request)
@@ -179,8 +182,10 @@ Result<LaunchResponse> AttestationService::launch(const std::string &vmId, const
 	return response;
 }
 
-Status AttestationService::checkPending(Store &store, const LaunchRecord &launch, const ValidateRequest &report,
-				       int64_t now)
+namespace {
+
+// Why a launch in `state` cannot be validated (nothing when it is pending).
+std::optional<Error> notPending(const LaunchRecord &launch)
 {
 	const std::string &state = launch.state;
 	const std::string &id = launch.id;
@@ -190,41 +195,71 @@ Status AttestationService::checkPending(Store &store, const LaunchRecord &launch
 	if (state == launch_state::kEnded || state == launch_state::kRevoked)
 		return asError(code::kLaunchEnded,
 			       "launch " + id + " has " + (state == launch_state::kEnded ? "ended" : "been revoked"));
-	Error expired = asError(code::kLaunchExpired, "launch " + id + " expired at " + formatTime(launch.expiresAt));
 	if (state == launch_state::kExpired)
-		return expired;
-	if (launch.expiresAt <= now) {
-		// Recorded before answering, within the caller's transaction.
-		CVM_CHECK(store.moveLaunch(id, launch_state::kPending, launch_state::kExpired, now));
-		AuditRecord audit{ 0, now, launch.vmId, id, "validate", expired.tag(), expired.message(),
-				   reportJson(report), "" };
-		CVM_CHECK(store.appendAudit(audit));
-		metrics_.recordVerdict("validate", expired.tag());
-		return expired;
-	}
+		return asError(code::kLaunchExpired, "launch " + id + " expired at " + formatTime(launch.expiresAt));
+	return std::nullopt;
+}
+
+} // namespace
+
+Status AttestationService::finishPending(const LaunchRecord &launch, const char *to, std::optional<int64_t> finishedAt,
+					 const AuditRecordText &text, int64_t now)
+{
+	std::optional<Error> lost;
+	CVM_CHECK(stores_.write([&](Store &store) -> Status {
+		auto moved = store.moveLaunch(launch.id, launch_state::kPending, to, finishedAt);
+		if (!moved && moved.error().code() == ErrorCode::Conflict) {
+			// Validated, ended, expired or revoked by a concurrent request.
+			auto current = CVM_TRY(store.getLaunch(launch.vmId, launch.id));
+			lost = current ? notPending(*current) : std::nullopt;
+			if (!lost)
+				lost = asError(code::kLaunchNotFound, "VM " + launch.vmId + " has no launch " + launch.id);
+			return {};
+		}
+		CVM_CHECK(moved);
+		AuditRecord audit{ 0, now, launch.vmId, launch.id, text.event, text.result, text.message, text.reported,
+				   text.expected };
+		return store.appendAudit(audit);
+	}));
+	if (lost)
+		return *lost;
 	return {};
+}
+
+Status AttestationService::checkPending(const LaunchRecord &launch, const ValidateRequest &report, int64_t now)
+{
+	if (auto refusal = notPending(launch))
+		return *refusal;
+	if (launch.expiresAt > now)
+		return {};
+	Error expired = asError(code::kLaunchExpired, "launch " + launch.id + " expired at " + formatTime(launch.expiresAt));
+	// Recorded before answering.
+	CVM_CHECK(finishPending(launch, launch_state::kExpired, now,
+				{ "validate", expired.tag(), expired.message(), reportJson(report), "" }, now));
+	metrics_.recordVerdict("validate", expired.tag());
+	return expired;
 }
 
 Result<ValidateResponse> AttestationService::validate(const std::string &vmId, const std::string &launchId,
 						      const ValidateRequest &report)
 {
 	int64_t now = clock_();
-	auto store = CVM_TRY(stores_.lease());
-	// One write transaction from the state check to the state change: two
-	// concurrent validations of one launch cannot both pass.
-	auto txn = CVM_TRY(store->beginWrite());
-	auto vm = CVM_TRY(store->getVm(vmId));
-	if (!vm)
-		return asError(code::kVmNotFound, "no VM " + vmId + " is registered");
-	auto launch = CVM_TRY(store->getLaunch(vmId, launchId));
-	if (!launch)
-		return asError(code::kLaunchNotFound, "VM " + vmId + " has no launch " + launchId);
-	if (auto s = checkPending(*store, *launch, report, now); !s) {
-		if (s.error().tag() == code::kLaunchExpired && launch->state == launch_state::kPending)
-			CVM_CHECK(txn.commit());
-		return std::move(s).error();
+	std::optional<VmRecord> vm;
+	std::optional<LaunchRecord> launch;
+	{
+		auto store = CVM_TRY(stores_.lease());
+		vm = CVM_TRY(store->getVm(vmId));
+		if (!vm)
+			return asError(code::kVmNotFound, "no VM " + vmId + " is registered");
+		launch = CVM_TRY(store->getLaunch(vmId, launchId));
+		if (!launch)
+			return asError(code::kLaunchNotFound, "VM " + vmId + " has no launch " + launchId);
 	}
+	CVM_CHECK(checkPending(*launch, report, now));
 
+	// The verdict and the secret packet are computed outside the store; the
+	// state change from `pending` is what makes the answer single use: if a
+	// concurrent request moved the launch first, this answer is discarded.
 	SevReference ref = CVM_TRY(referenceOf(*vm));
 	SecureBuffer keys = CVM_TRY(sealer_.open(launch->sealedKeys, keysContext(launchId)));
 	if (keys.size() != 32)
@@ -236,24 +271,20 @@ Result<ValidateResponse> AttestationService::validate(const std::string &vmId, c
 		return std::move(verdict).error(); // not a verdict: a failure of ours
 	if (!verdict) {
 		Error e = std::move(verdict).error();
-		CVM_CHECK(store->moveLaunch(launchId, launch_state::kPending, launch_state::kRejected, now));
-		AuditRecord audit{ 0, now, vmId, launchId, "validate", e.tag(), e.message(), reportJson(report),
-				   expectedJson(ref, launch->policy) };
-		CVM_CHECK(store->appendAudit(audit));
-		CVM_CHECK(txn.commit());
+		CVM_CHECK(finishPending(*launch, launch_state::kRejected, now,
+					{ "validate", e.tag(), e.message(), reportJson(report), expectedJson(ref, launch->policy) },
+					now));
 		metrics_.recordVerdict("validate", e.tag());
 		logEvent(G_LOG_LEVEL_MESSAGE, vmId, launchId, "validate", e.tag(), "validation refused: " + e.message());
 		return e;
 	}
 
-	ValidateResponse response =
-		CVM_TRY(release(launchId, *vm, tek, tik, ByteView(report.measurement).first(32)));
-	CVM_CHECK(store->moveLaunch(launchId, launch_state::kPending, launch_state::kValidated, std::nullopt));
-	AuditRecord audit{ 0, now, vmId, launchId, "validate", "ok",
-			   response.hasSecret ? "measurement verified; secret released" : "measurement verified",
-			   reportJson(report), "" };
-	CVM_CHECK(store->appendAudit(audit));
-	CVM_CHECK(txn.commit());
+	ValidateResponse response = CVM_TRY(release(*vm, tek, tik, ByteView(report.measurement).first(32)));
+	CVM_CHECK(finishPending(*launch, launch_state::kValidated, std::nullopt,
+				{ "validate", "ok",
+				  response.hasSecret ? "measurement verified; secret released" : "measurement verified",
+				  reportJson(report), "" },
+				now));
 	metrics_.recordVerdict("validate", "ok");
 	logEvent(G_LOG_LEVEL_INFO, vmId, launchId, "validate", "ok",
 		 response.hasSecret ? "validated; secret released" : "validated");
@@ -273,8 +304,8 @@ Status AttestationService::judgeReport(const ValidateRequest &report, const SevR
 	return {};
 }
 
-Result<ValidateResponse> AttestationService::release(const std::string &, const VmRecord &vm, ByteView tek,
-						     ByteView tik, ByteView measurement)
+Result<ValidateResponse> AttestationService::release(const VmRecord &vm, ByteView tek, ByteView tik,
+						     ByteView measurement)
 {
 	ValidateResponse response;
 	if (vm.sealedSecrets.empty())
@@ -288,28 +319,30 @@ Result<ValidateResponse> AttestationService::release(const std::string &, const 
 	return response;
 }
 
-Status AttestationService::end(const std::string &vmId, const std::string &launchId, const EndRequest &request)
+Status AttestationService::end(const std::string &vmId, const std::string &launchId, const EndRequest &request,
+			       EndedBy by)
 {
 	int64_t now = clock_();
-	auto store = CVM_TRY(stores_.lease());
-	auto txn = CVM_TRY(store->beginWrite());
-	auto launch = CVM_TRY(store->getLaunch(vmId, launchId));
-	if (!launch) {
-		if (!CVM_TRY(store->getVm(vmId)))
-			return asError(code::kVmNotFound, "no VM " + vmId + " is registered");
-		return asError(code::kLaunchNotFound, "VM " + vmId + " has no launch " + launchId);
-	}
-	if (launch->state != launch_state::kPending && launch->state != launch_state::kValidated)
-		return {}; // already over: ending is idempotent
-	CVM_CHECK(store->moveLaunch(launchId, launch->state.c_str(), launch_state::kEnded, now));
-	std::string message = launch->state == launch_state::kPending ? "launch voided before validation"
-								       : "instance ended";
-	if (!request.reason.empty())
-		message += ": " + request.reason;
-	AuditRecord audit{ 0, now, vmId, launchId, "end", "ok", message, "", "" };
-	CVM_CHECK(store->appendAudit(audit));
-	CVM_CHECK(txn.commit());
-	logEvent(G_LOG_LEVEL_INFO, vmId, launchId, "end", "ok", message);
+	std::string message;
+	CVM_CHECK(stores_.write([&](Store &store) -> Status {
+		auto launch = CVM_TRY(store.getLaunch(vmId, launchId));
+		if (!launch) {
+			if (!CVM_TRY(store.getVm(vmId)))
+				return asError(code::kVmNotFound, "no VM " + vmId + " is registered");
+			return asError(code::kLaunchNotFound, "VM " + vmId + " has no launch " + launchId);
+		}
+		if (launch->state != launch_state::kPending && launch->state != launch_state::kValidated)
+			return {}; // already over: ending is idempotent
+		CVM_CHECK(store.moveLaunch(launchId, launch->state.c_str(), launch_state::kEnded, now));
+		message = launch->state == launch_state::kPending ? "launch voided before validation" : "instance ended";
+		message += by == EndedBy::Owner ? " by the owner" : " by the host";
+		if (!request.reason.empty())
+			message += ": " + hostText(request.reason, 256);
+		AuditRecord audit{ 0, now, vmId, launchId, "end", "ok", message, "", "" };
+		return store.appendAudit(audit);
+	}));
+	if (!message.empty())
+		logEvent(G_LOG_LEVEL_INFO, vmId, launchId, "end", "ok", message);
 	return {};
 }
 
@@ -318,18 +351,20 @@ Result<size_t> AttestationService::expireStale()
 	size_t total = 0;
 	for (;;) {
 		int64_t now = clock_();
-		auto store = CVM_TRY(stores_.lease());
-		auto txn = CVM_TRY(store->beginWrite());
-		auto stale = CVM_TRY(store->expiredPending(now, 100));
-		for (const auto &l : stale) {
-			CVM_CHECK(store->moveLaunch(l.id, launch_state::kPending, launch_state::kExpired, now));
-			AuditRecord audit{ 0, now, l.vmId, l.id, "expire", std::string(code::kLaunchExpired),
-					   "not validated before " + formatTime(l.expiresAt), "", "" };
-			CVM_CHECK(store->appendAudit(audit));
-		}
-		CVM_CHECK(txn.commit());
-		total += stale.size();
-		if (stale.size() < 100)
+		size_t batch = 0;
+		CVM_CHECK(stores_.write([&](Store &store) -> Status {
+			auto stale = CVM_TRY(store.expiredPending(now, 100));
+			for (const auto &l : stale) {
+				CVM_CHECK(store.moveLaunch(l.id, launch_state::kPending, launch_state::kExpired, now));
+				AuditRecord audit{ 0, now, l.vmId, l.id, "expire", std::string(code::kLaunchExpired),
+						   "not validated before " + formatTime(l.expiresAt), "", "" };
+				CVM_CHECK(store.appendAudit(audit));
+			}
+			batch = stale.size();
+			return {};
+		}));
+		total += batch;
+		if (batch < 100)
 			break;
 	}
 	if (total) {

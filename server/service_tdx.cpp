@@ -14,7 +14,7 @@
 #include "metrics.h"
 #include "sealer.h"
 #include "service_internal.h"
-#include "store.h"
+#include "store_pool.h"
 
 namespace cvm::server {
 
@@ -113,36 +113,38 @@ Result<TdxLaunchResponse> TdxService::launch(const std::string &vmId)
 	launch.expiresAt = now + options_.launchExpiry;
 	launch.sealedKeys = CVM_TRY(sealer_.seal(nonce.view(), keysContext(launch.id)));
 
-	auto store = CVM_TRY(stores_.lease());
-	auto txn = CVM_TRY(store->beginWrite());
-	auto vm = CVM_TRY(store->getVm(vmId));
-	Status admitted = checkVm(vm, vmId, now);
-	if (admitted && CVM_TRY(store->countActiveLaunches(vmId, now)) >= vm->maxLaunches)
-		admitted = asError(code::kLaunchLimitReached, "VM " + vmId + " already has its maximum of " +
-								      std::to_string(vm->maxLaunches) +
-								      " concurrent launch(es)");
-	if (!admitted) {
-		Error e = std::move(admitted).error();
-		if (vm) {
-			AuditRecord audit{ 0, now, vmId, "", "launch", e.tag(), e.message(), "", "" };
-			CVM_CHECK(store->appendAudit(audit));
-			CVM_CHECK(txn.commit());
+	std::optional<Error> refusal;
+	std::optional<tdx::ReferenceValues> launchConfig;
+	CVM_CHECK(stores_.write([&](Store &store) -> Status {
+		auto vm = CVM_TRY(store.getVm(vmId));
+		Status admitted = checkVm(vm, vmId, now);
+		if (admitted && CVM_TRY(store.countActiveLaunches(vmId, now)) >= vm->maxLaunches)
+			admitted = asError(code::kLaunchLimitReached, "VM " + vmId + " already has its maximum of " +
+									      std::to_string(vm->maxLaunches) +
+									      " concurrent launch(es)");
+		if (!admitted) {
+			refusal = std::move(admitted).error();
+			if (!vm)
+				return {};
+			AuditRecord audit{ 0, now, vmId, "", "launch", refusal->tag(), refusal->message(), "", "" };
+			return store.appendAudit(audit);
 		}
-		metrics_.recordVerdict("launch", e.tag());
-		return e;
+		// What the host must create the TD with: the registered launch
+		// values (the quote shows them; appraisal refuses a TD created otherwise).
+		launchConfig = tdx::launchValuesOf(CVM_TRY(tdxReferenceOf(*vm)));
+		CVM_CHECK(store.insertLaunch(launch));
+		AuditRecord audit{ 0, now, vmId, launch.id, "launch", "ok",
+				   "intel-tdx nonce issued; expires " + formatTime(launch.expiresAt), "", "" };
+		return store.appendAudit(audit);
+	}));
+	if (refusal) {
+		metrics_.recordVerdict("launch", refusal->tag());
+		return *refusal;
 	}
-	// What the host must create the TD with: the registered launch values
-	// (the quote shows them; appraisal refuses a TD created otherwise).
-	tdx::ReferenceValues launchConfig = tdx::launchValuesOf(CVM_TRY(tdxReferenceOf(*vm)));
-	CVM_CHECK(store->insertLaunch(launch));
-	AuditRecord audit{ 0, now, vmId, launch.id, "launch", "ok",
-			   "intel-tdx nonce issued; expires " + formatTime(launch.expiresAt), "", "" };
-	CVM_CHECK(store->appendAudit(audit));
-	CVM_CHECK(txn.commit());
 	metrics_.recordVerdict("launch", "ok");
 	logEvent(G_LOG_LEVEL_INFO, vmId, launch.id, "launch", "ok", "intel-tdx launch started");
 	return TdxLaunchResponse{ launch.id, Bytes(nonce.view().begin(), nonce.view().end()), launch.expiresAt,
-				  std::move(launchConfig) };
+				  std::move(*launchConfig) };
 }
 
 Status TdxService::refuse(Store &store, const LaunchRecord &launch, const Error &error, const std::string &reported,

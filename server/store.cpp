@@ -3,12 +3,7 @@
 
 #include "store.h"
 
-#include <cerrno>
-#include <cstring>
 #include <map>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "store_schema.h"
 
@@ -45,7 +40,7 @@ Result<std::vector<LaunchRecord>> readLaunches(Statement &st)
 
 } // namespace
 
-std::mutex &StorePool::writeLockFor(const std::string &path)
+std::mutex &Store::writeLockFor(const std::string &path)
 {
 	static std::mutex mapMutex;
 	static std::map<std::string, std::unique_ptr<std::mutex>> locks;
@@ -62,11 +57,18 @@ Result<std::unique_ptr<Store>> Store::open(const std::string &path, bool migrate
 	// busy_timeout only matters against other processes (an admin's sqlite3
 	// shell): our own writers queue on the write mutex.
 	CVM_CHECK(db->exec("PRAGMA busy_timeout = 5000"));
-	CVM_CHECK(db->exec("PRAGMA journal_mode = WAL"));
+	{
+		// journal_mode answers the mode it ended up in: a file system without
+		// shared memory support silently keeps the rollback journal.
+		Statement wal = CVM_TRY(db->prepare("PRAGMA journal_mode = WAL"));
+		if (!CVM_TRY(wal.step()) || wal.text(0) != "wal")
+			return Error(ErrorCode::Unsupported, "database " + path + ": SQLite cannot use WAL mode there (journal "
+							     "mode '" + wal.text(0) + "'); put the database on a local file system");
+	}
 	CVM_CHECK(db->exec(options.syncFull ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
 	// Freed pages are zeroed: a dropped sealed blob does not linger in the file.
 	CVM_CHECK(db->exec("PRAGMA secure_delete = ON"));
-	std::unique_ptr<Store> store(new Store(std::move(db), StorePool::writeLockFor(path)));
+	std::unique_ptr<Store> store(new Store(std::move(db), writeLockFor(path)));
 	if (migrate) {
 		std::lock_guard<std::mutex> guard(store->writeLock_);
 		CVM_CHECK(migrateSchema(*store->db_));
@@ -142,8 +144,9 @@ Result<bool> Store::deleteVm(const std::string &id)
 
 Result<uint32_t> Store::countActiveLaunches(const std::string &vmId, int64_t now)
 {
-	auto st = CVM_TRY(db_->cached("SELECT count(*) FROM launches WHERE vm_id = ?1 AND "
-				      "(state = 'validated' OR (state = 'pending' AND expires_at > ?2))"));
+	auto st = CVM_TRY(db_->cached(
+		"SELECT (SELECT count(*) FROM launches WHERE vm_id = ?1 AND state = 'validated') + "
+		"(SELECT count(*) FROM launches WHERE vm_id = ?1 AND state = 'pending' AND expires_at > ?2)"));
 	st->bind(1, vmId).bind(2, now);
 	CVM_TRY(st->step());
 	return static_cast<uint32_t>(st->integer(0));
@@ -251,46 +254,6 @@ Result<std::vector<AuditRecord>> Store::listAudit(const std::string &vmId, size_
 		out.push_back(std::move(r));
 	}
 	return out;
-}
-
-Result<std::unique_ptr<StorePool>> StorePool::open(const std::string &path, const StoreOptions &options)
-{
-	// SQLite would create the file 0644; the -wal and -shm files copy the
-	// database's mode, so creating it 0600 first keeps all three private.
-	int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return Error(ErrorCode::Io, "cannot open database " + path + ": " + strerror(errno));
-	::close(fd);
-	std::unique_ptr<StorePool> pool(new StorePool(path, options));
-	auto first = CVM_TRY(Store::open(path, true, options));
-	pool->idle_.push_back(std::move(first));
-	return pool;
-}
-
-Result<StorePool::Lease> StorePool::lease()
-{
-	{
-		std::lock_guard<std::mutex> guard(mutex_);
-		if (!idle_.empty()) {
-			auto store = std::move(idle_.back());
-			idle_.pop_back();
-			return Lease(this, std::move(store));
-		}
-	}
-	auto store = CVM_TRY(Store::open(path_, false, options_));
-	return Lease(this, std::move(store));
-}
-
-void StorePool::giveBack(std::unique_ptr<Store> store)
-{
-	std::lock_guard<std::mutex> guard(mutex_);
-	idle_.push_back(std::move(store));
-}
-
-StorePool::Lease::~Lease()
-{
-	if (store_)
-		pool_->giveBack(std::move(store_));
 }
 
 } // namespace cvm::server

@@ -4,10 +4,12 @@
 // the append-only audit trail, behind typed operations. Sealing is the
 // caller's business: the store only ever sees sealed blobs.
 //
-// Concurrency: a Store is one connection, used by one thread at a time;
-// StorePool hands connections to worker threads. Writers are serialised by a
-// process-wide mutex taken with the IMMEDIATE transaction, so writers queue on
-// a mutex instead of SQLite's sleeping busy handler; readers never wait (WAL).
+// Concurrency: a Store is one connection, used by one thread at a time.
+// StorePool (store_pool.h) hands read connections to worker threads and runs
+// the writes on its writer thread, several requests per transaction. Direct
+// write transactions (beginWrite) take the same process-wide mutex as the
+// writer thread, so writers queue on a mutex instead of SQLite's sleeping
+// busy handler; readers never wait (WAL).
 #pragma once
 
 #include <cstdint>
@@ -69,17 +71,20 @@ struct AuditRecord {
 };
 
 struct StoreOptions {
-	// synchronous=FULL: a commit is on disk before the answer leaves (an
-	// audit record or a "validated" state survives power loss). NORMAL is
-	// faster; WAL stays consistent but may lose the last commits.
-	bool syncFull = true;
+	// synchronous=NORMAL (the default): in WAL mode a commit is written to
+	// the WAL (the OS has it) before the answer leaves, so it survives a
+	// crash or kill of cvm-attestd; a power loss or kernel crash may lose the
+	// last commits (the database stays consistent). FULL also syncs the WAL
+	// at every commit (one fsync per group of requests committed together).
+	bool syncFull = false;
 };
 
 class Store
 {
 public:
 	// Opens the database, sets WAL and the pragmas, and (when `migrate`)
-	// brings the schema up to date.
+	// brings the schema up to date. Auto-checkpoints stay SQLite's default
+	// here; StorePool moves them off the commit path.
 	static Result<std::unique_ptr<Store>> open(const std::string &path, bool migrate,
 						   const StoreOptions &options = {});
 
@@ -111,7 +116,9 @@ public:
 	Result<bool> deleteVm(const std::string &id);
 
 	// --- launches
-	// Pending launches not yet expired plus validated (running) ones.
+	// Pending launches not yet expired plus validated (running) ones: two
+	// ranges of the (vm_id, state, expires_at) index, so the cost is the
+	// number of active launches, not the VM's history.
 	Result<uint32_t> countActiveLaunches(const std::string &vmId, int64_t now);
 	Status insertLaunch(const LaunchRecord &launch);
 	Result<std::optional<LaunchRecord>> getLaunch(const std::string &vmId, const std::string &launchId);
@@ -132,48 +139,15 @@ public:
 
 	Database &database() { return *db_; }
 
+	// The mutex that serialises the writers of the database at `path` in
+	// this process (one per file, for the life of the process).
+	static std::mutex &writeLockFor(const std::string &path);
+	std::mutex &writeLock() { return writeLock_; }
+
 private:
 	Store(std::unique_ptr<Database> db, std::mutex &writeLock) : db_(std::move(db)), writeLock_(writeLock) {}
 	std::unique_ptr<Database> db_;
 	std::mutex &writeLock_;
-};
-
-// Connections for worker threads. lease() hands out an idle connection or
-// opens a new one; the lease returns it on destruction.
-class StorePool
-{
-public:
-	// Opens the first connection and migrates the schema.
-	static Result<std::unique_ptr<StorePool>> open(const std::string &path, const StoreOptions &options = {});
-
-	class Lease
-	{
-	public:
-		Lease(StorePool *pool, std::unique_ptr<Store> store) : pool_(pool), store_(std::move(store)) {}
-		Lease(Lease &&) noexcept = default;
-		~Lease();
-		Store *operator->() const { return store_.get(); }
-		Store &operator*() const { return *store_; }
-
-	private:
-		StorePool *pool_;
-		std::unique_ptr<Store> store_;
-	};
-	Result<Lease> lease();
-
-	const std::string &path() const { return path_; }
-
-private:
-	StorePool(std::string path, StoreOptions options) : path_(std::move(path)), options_(options) {}
-	void giveBack(std::unique_ptr<Store> store);
-
-	std::string path_;
-	StoreOptions options_;
-	std::mutex mutex_;
-	std::vector<std::unique_ptr<Store>> idle_;
-
-	friend class Store;
-	static std::mutex &writeLockFor(const std::string &path);
 };
 
 } // namespace cvm::server

@@ -82,6 +82,13 @@ BEGIN
 	SELECT RAISE(ABORT, 'audit records are append-only');
 END;
 )sql" },
+	// Counting a VM's active launches must not scan its history: both parts
+	// of the count (validated; pending and not yet expired) become ranges of
+	// one index. The old (vm_id, state) index is a prefix of it.
+	{ 2, "index active launches by expiry", R"sql(
+DROP INDEX launches_by_vm_state;
+CREATE INDEX launches_active ON launches (vm_id, state, expires_at);
+)sql" },
 };
 
 } // namespace

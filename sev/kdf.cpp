@@ -18,9 +18,11 @@ Status aes128Ctr(ByteView key, ByteView iv, ByteView in, MutableByteView out)
 {
 	if (key.size() != 16 || iv.size() != 16 || out.size() != in.size())
 		return Error(ErrorCode::Internal, "AES-128-CTR needs a 16-byte key and IV");
+	// Fetched once (EVP_aes_128_ctr() would look it up again at every init).
+	static EVP_CIPHER *cipher = EVP_CIPHER_fetch(nullptr, "AES-128-CTR", nullptr);
 	EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
 	int len = 0;
-	if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_128_ctr(), nullptr, key.data(), iv.data()) != 1)
+	if (!ctx || !cipher || EVP_EncryptInit_ex(ctx.get(), cipher, nullptr, key.data(), iv.data()) != 1)
 		return opensslError("cannot set up AES-128-CTR");
 	// EVP_EncryptUpdate takes an int length; the callers' buffers are small,
 	// but keep the loop honest for any size.
@@ -168,8 +170,20 @@ Result<P384Point> p384PointLe(EVP_PKEY *key)
 
 Result<SecureBuffer> ecdhSharedSecret(EVP_PKEY *privateKey, EVP_PKEY *peerPublicKey)
 {
+	// EVP_PKEY_derive_set_peer() would run the full public-key check, whose
+	// n·Q = O step costs about as much as the derivation itself. On P-384
+	// (cofactor 1) a point on the curve is in the prime-order group, so the
+	// quick check (not infinity, coordinates in range, on the curve) is the
+	// whole validation; the peer keys here come from p384PublicKeyFromLe,
+	// which checked it already, or from our own key generation.
+	EvpPkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, peerPublicKey, nullptr));
+	if (!check || EVP_PKEY_public_check_quick(check.get()) != 1) {
+		clearOpensslErrors();
+		return Error(ErrorCode::InvalidData, "the ECDH peer key is not a valid P-384 point");
+	}
 	EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, privateKey, nullptr));
-	if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer(ctx.get(), peerPublicKey) != 1)
+	if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
+	    EVP_PKEY_derive_set_peer_ex(ctx.get(), peerPublicKey, 0) != 1)
 		return opensslError("cannot set up ECDH");
 	size_t len = 0;
 	if (EVP_PKEY_derive(ctx.get(), nullptr, &len) != 1 || len != 48)

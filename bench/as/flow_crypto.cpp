@@ -44,7 +44,7 @@ bool oneFlow(const test::TestPlatform &platform, ByteView pdhCert)
 
 } // namespace
 
-double flowCryptoRate(const test::TestPlatform &platform, unsigned threads, double seconds)
+Rate flowCryptoRate(const test::TestPlatform &platform, unsigned threads, double seconds)
 {
 	Bytes pdh = platform.launchRequest(false).pdh;
 	return callsPerSecond(threads, seconds, [&] {

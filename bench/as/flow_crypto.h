@@ -8,6 +8,8 @@
 // server's keygen + derive) is what the flows compete with.
 #pragma once
 
+#include "crypto_bound.h"
+
 namespace cvm::test {
 class TestPlatform;
 }
@@ -15,6 +17,6 @@ class TestPlatform;
 namespace cvm::bench {
 
 // Whole-flow crypto operations per second on `threads` threads.
-double flowCryptoRate(const test::TestPlatform &platform, unsigned threads, double seconds);
+Rate flowCryptoRate(const test::TestPlatform &platform, unsigned threads, double seconds);
 
 } // namespace cvm::bench

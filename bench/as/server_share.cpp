@@ -57,6 +57,7 @@ ServerSample sampleServer(attest::HttpTransport &client, int serverPid)
 		std::string text(asString(reply->body));
 		s.launchSeconds = histogramSum(text, "launch");
 		s.validateSeconds = histogramSum(text, "validate");
+		s.endSeconds = histogramSum(text, "end");
 		s.chainHits = metric(text, "cvm_attestd_events_total{event=\"chain-cache\",result=\"hit\"}");
 		s.chainMisses = metric(text, "cvm_attestd_events_total{event=\"chain-cache\",result=\"miss\"}");
 	}
@@ -72,7 +73,7 @@ FlowShare shareBetween(const ServerSample &before, const ServerSample &after, si
 		return f;
 	double n = static_cast<double>(flows);
 	f.serverRequestMs = (after.launchSeconds - before.launchSeconds + after.validateSeconds -
-			     before.validateSeconds) * 1000 / n;
+			     before.validateSeconds + after.endSeconds - before.endSeconds) * 1000 / n;
 	f.serverCpuMs = (after.serverCpu - before.serverCpu) * 1000 / n;
 	f.benchCpuMs = (after.benchCpu - before.benchCpu) * 1000 / n;
 	double hits = after.chainHits - before.chainHits, misses = after.chainMisses - before.chainMisses;

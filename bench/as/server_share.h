@@ -15,6 +15,7 @@ namespace cvm::bench {
 struct ServerSample {
 	double launchSeconds = 0;   // sum of the launch request durations
 	double validateSeconds = 0; // sum of the validate request durations
+	double endSeconds = 0;      // sum of the end request durations
 	double serverCpu = 0;       // user+system seconds of the cvm-attestd process
 	double benchCpu = 0;        // user+system seconds of this process
 	double chainHits = 0;       // chain-cache events
@@ -25,7 +26,7 @@ ServerSample sampleServer(attest::HttpTransport &client, int serverPid);
 
 // Per flow, in milliseconds, between two samples.
 struct FlowShare {
-	double serverRequestMs = 0; // launch + validate inside the server
+	double serverRequestMs = 0; // launch + validate + end inside the server
 	double serverCpuMs = 0;
 	double benchCpuMs = 0;
 	double chainHitRatio = 0;   // of the launches in between

@@ -9,6 +9,7 @@
 #include "common.h"
 #include "cvm/attest/protocol.h"
 #include "cvm/common/file.h"
+#include "cvm/common/gptr.h"
 #include "cvm/common/json.h"
 #include "digests.h"
 #include "tdx_reference.h"
@@ -354,6 +355,43 @@ int runAudit(int argc, char **argv)
 		       e.message.c_str(), "");
 		if (e.result != "ok")
 			printDetails(e);
+	}
+	return kExitOk;
+}
+
+int runEnd(int argc, char **argv)
+{
+	ConnectionOptions o;
+	gchar *launch = nullptr, *reason = nullptr;
+	auto entries = connectionEntries(o);
+	entries.push_back({ "launch", 'l', 0, G_OPTION_ARG_STRING, &launch, "The launch to end (from 'audit')", "ID" });
+	entries.push_back({ "reason", 0, 0, G_OPTION_ARG_STRING, &reason, "Why, for the audit trail", "TEXT" });
+	GCharPtr launchOwned, reasonOwned;
+	bool parsed = parseCommandLine("cvm-owner end",
+				       "End a launch: a pending one is voided, a running instance stops counting against "
+				       "the VM's bound (for instances the host never reported ended).",
+				       entries, argc, argv);
+	launchOwned.reset(launch);
+	reasonOwned.reset(reason);
+	if (!parsed)
+		return kExitUsage;
+	auto vm = requireVm(o);
+	if (!vm)
+		return usageError("cvm-owner end", vm.error().message());
+	if (!launch || !isValidId(launch))
+		return usageError("cvm-owner end", "--launch ID is required (letters, digits, '.', '_' and '-')");
+	auto client = connect(o);
+	if (!client)
+		return report(client.error());
+	if (auto s = (*client)->end(*vm, launch, reason ? reason : ""); !s)
+		return report(s.error());
+	if (o.json) {
+		json::ObjectBuilder b;
+		b.setString("vm", *vm).setString("launch", launch).setBool("ended", true);
+		JsonNodePtr node = b.build();
+		printJson(node.get());
+	} else {
+		printf("ended launch %s of VM %s\n", launch, vm->c_str());
 	}
 	return kExitOk;
 }

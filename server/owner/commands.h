@@ -17,5 +17,6 @@ int runRegister(int argc, char **argv);
 int runShow(int argc, char **argv);
 int runRevoke(int argc, char **argv);
 int runAudit(int argc, char **argv);
+int runEnd(int argc, char **argv);
 
 } // namespace cvm::owner

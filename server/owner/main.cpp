@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// cvm-owner: register, show, revoke and audit VMs at cvm-attestd.
+// cvm-owner: register, show, revoke and audit VMs at cvm-attestd; end launches.
 #define G_LOG_DOMAIN "cvm-owner"
 
 #include <cstdio>
@@ -25,6 +25,7 @@ void usage(FILE *out)
 		"  show     --vm ID\n"
 		"  revoke   --vm ID\n"
 		"  audit    --vm ID\n"
+		"  end      --vm ID --launch ID [--reason TEXT]\n"
 		"\n"
 		"Run 'cvm-owner COMMAND --help' for a command's options.\n");
 }
@@ -59,6 +60,8 @@ int main(int argc, char **argv)
 		return cvm::owner::runRevoke(argc, argv);
 	if (command == "audit")
 		return cvm::owner::runAudit(argc, argv);
+	if (command == "end")
+		return cvm::owner::runEnd(argc, argv);
 	fprintf(stderr, "cvm-owner: unknown command '%s'\n", command.c_str());
 	usage(stderr);
 	return cvm::owner::kExitUsage;

@@ -333,3 +333,34 @@ TEST_CASE("a daemon refuses to start on a bad setup")
 	config.tlsKey = files.dir.file("missing.key");
 	CHECK_FALSE(test::tryStartDaemon(config).ok());
 }
+
+TEST_CASE("connections closed by their clients do not pile up in the server")
+{
+	test::requireFixtures();
+	auto files = test::DaemonFiles::create();
+	test::InProcessDaemon daemon(files.config);
+	auto countFds = [] {
+		size_t n = 0;
+		GDir *dir = g_dir_open("/proc/self/fd", 0, nullptr);
+		REQUIRE(dir);
+		while (g_dir_read_name(dir))
+			++n;
+		g_dir_close(dir);
+		return n;
+	};
+	// Warm up: the daemon's own descriptors (database connections, ...).
+	for (int i = 0; i < 5; ++i)
+		CHECK(rawRequest(daemon.url(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") == "HTTP/1.1 200 OK");
+	size_t before = countFds();
+	// Each request on a fresh connection that the client closes afterwards
+	// (libsoup before 3.3 kept every such connection open: see HttpApi).
+	for (int i = 0; i < 100; ++i)
+		CHECK(rawRequest(daemon.url(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") == "HTTP/1.1 200 OK");
+	size_t after = countFds();
+	for (int i = 0; i < 50 && after > before + 5; ++i) {
+		g_usleep(100 * 1000);
+		after = countFds();
+	}
+	INFO(before << " descriptors before, " << after << " after 100 closed connections");
+	CHECK(after <= before + 5);
+}

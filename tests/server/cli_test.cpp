@@ -176,3 +176,66 @@ TEST_CASE("registrations survive a restart of cvm-attestd; bad setups do not sta
 	CHECK(looseKey.exitStatus == 1);
 	CHECK(contains(looseKey.err, "chmod 600"));
 }
+
+TEST_CASE("cvm-owner: GUID secrets, explicit schemes, JSON output of show, revoke and end")
+{
+	test::requireFixtures();
+	test::requireExecutable(test::buildPath("server/cvm-owner"));
+	Setup s;
+	test::DaemonProcess daemon(s.dir.path(), s.daemonArgs());
+	std::string token = s.dir.file("owner.token");
+	const std::string guid = "a1b2c3d4-0102-4304-8506-0708090a0b0c";
+	REQUIRE(writeSecretFile(s.dir.file("disk-key"), asBytes("disk key bytes")).ok());
+
+	auto sev = owner(daemon.url(), token,
+			 { "register", "--vm", "plain", "--scheme", "amd-sev", "--policy", "0x1", "--launch-digest", kDigestA,
+			   "--secret", guid + ":" + s.dir.file("disk-key"), "--secret", "luks-key:" + s.dir.file("luks"),
+			   "--json" });
+	INFO(sev.err);
+	REQUIRE(sev.exitStatus == 0);
+	auto info = parseVmInfo(json_node_get_object(json::parseObject(sev.out).value().get()));
+	REQUIRE(info.ok());
+	CHECK(info->scheme == Scheme::AmdSev);
+	REQUIRE(info->secrets.size() == 2);
+	CHECK(info->secrets[0].guid.toString() == guid);
+	CHECK(info->secrets[0].size == std::string("disk key bytes").size());
+	CHECK(info->secrets[1].guid == luksKeyGuid());
+
+	// SEV-ES: policy bit 2, the scheme given explicitly.
+	auto es = owner(daemon.url(), token,
+			{ "register", "--vm", "es", "--scheme", "amd-sev-es", "--policy", "0x5", "--launch-digest", kDigestB,
+			  "--json" });
+	INFO(es.err);
+	REQUIRE(es.exitStatus == 0);
+	auto esInfo = parseVmInfo(json_node_get_object(json::parseObject(es.out).value().get()));
+	REQUIRE(esInfo.ok());
+	CHECK(esInfo->scheme == Scheme::AmdSevEs);
+	CHECK(esInfo->sev.policy == 0x5);
+
+	auto show = owner(daemon.url(), token, { "show", "--vm", "es", "--json" });
+	REQUIRE(show.exitStatus == 0);
+	auto shown = parseVmInfo(json_node_get_object(json::parseObject(show.out).value().get()));
+	REQUIRE(shown.ok());
+	CHECK(shown->scheme == Scheme::AmdSevEs);
+	CHECK(shown->sev.launchDigests == std::vector<Bytes>{ fromHex(kDigestB).value() });
+	CHECK_FALSE(contains(show.out, "disk key bytes"));
+
+	// end: an unknown launch is a refusal (1), a missing --launch a usage error (2).
+	auto noLaunch = owner(daemon.url(), token, { "end", "--vm", "es" });
+	CHECK(noLaunch.exitStatus == 2);
+	CHECK(contains(noLaunch.err, "--launch"));
+	auto unknown = owner(daemon.url(), token, { "end", "--vm", "es", "--launch", "no-such-launch", "--json" });
+	CHECK(unknown.exitStatus == 1);
+	CHECK(contains(unknown.err, "launch-not-found"));
+
+	auto revoke = owner(daemon.url(), token, { "revoke", "--vm", "plain", "--json" });
+	REQUIRE(revoke.exitStatus == 0);
+	auto revoked = json::parseObject(revoke.out);
+	REQUIRE(revoked.ok());
+	JsonObject *obj = json_node_get_object(revoked->get());
+	CHECK(std::string(json_object_get_string_member(obj, "vm")) == "plain");
+	CHECK(json_object_get_boolean_member(obj, "revoked"));
+	CHECK(owner(daemon.url(), token, { "show", "--vm", "plain", "--json" }).exitStatus == 1);
+	CHECK(daemon.stop() == 0);
+	CHECK_FALSE(contains(daemon.log(), "disk key bytes"));
+}

@@ -34,10 +34,10 @@ TEST_CASE("settings come from the key file and the command line wins")
 					      "key-file = /var/key\n"
 					      "test-roots = /roots\n"
 					      "launch-expiry = 60\n"
-					      "db-sync = normal\n"
+					      "db-sync = full\n"
 					      "no-kds = true\n"))
 			.ok());
-	auto c = parse({ "--config", conf, "--launch-expiry", "120", "--workers", "3" });
+	auto c = parse({ "--config", conf, "--launch-expiry", "120", "--workers", "3", "--db-sync", "normal" });
 	REQUIRE(c.ok());
 	CHECK(c->insecureListen == "127.0.0.1:9000");
 	CHECK(c->launchExpiry == 120);
@@ -45,6 +45,7 @@ TEST_CASE("settings come from the key file and the command line wins")
 	CHECK(c->db == "/var/db");
 	CHECK_FALSE(c->dbSyncFull);
 	CHECK_FALSE(c->kds);
+	CHECK(c->refusalAudits == 60);
 	CHECK(c->kdsUrl == "https://kdsintf.amd.com");
 }
 
@@ -76,6 +77,15 @@ TEST_CASE("bad settings are refused with a message that names them")
 	CHECK(with({ "--insecure-listen", "127.0.0.1:0", "--db-sync", "sometimes" }).error().message().find(
 		      "db-sync") != std::string::npos);
 	CHECK(with({ "--insecure-listen", "[::1]:0" }).ok());
+	CHECK_FALSE(with({ "--insecure-listen", "[::1]:0" })->dbSyncFull); // normal unless asked for
+	// Plain HTTP beyond loopback carries tokens and secrets in clear: only
+	// when asked for explicitly.
+	auto remote = with({ "--insecure-listen", "0.0.0.0:8080" });
+	REQUIRE_FALSE(remote.ok());
+	CHECK(remote.error().message().find("not a loopback address") != std::string::npos);
+	CHECK_FALSE(with({ "--insecure-listen", "192.0.2.1:8080" }).ok());
+	CHECK(with({ "--insecure-listen", "0.0.0.0:8080", "--allow-insecure-remote" }).ok());
+	CHECK(with({ "--insecure-listen", "127.0.0.2:8080" }).ok());
 	CHECK(parse({ "--insecure-listen", "127.0.0.1:0", "--db", "d", "--key-file", "k", "--test-roots", "r" })
 		      .error()
 		      .message()

@@ -66,13 +66,25 @@ int DaemonProcess::stop()
 {
 	if (!pid_)
 		return status_;
-	kill(pid_, SIGTERM);
+	::kill(pid_, SIGTERM);
 	int status = 0;
 	waitpid(pid_, &status, 0);
 	g_spawn_close_pid(pid_);
 	pid_ = 0;
 	status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	return status_;
+}
+
+void DaemonProcess::kill()
+{
+	if (!pid_)
+		return;
+	::kill(pid_, SIGKILL);
+	int status = 0;
+	waitpid(pid_, &status, 0);
+	g_spawn_close_pid(pid_);
+	pid_ = 0;
+	status_ = 128 + SIGKILL;
 }
 
 DaemonProcess::~DaemonProcess()

@@ -2,7 +2,7 @@
 //
 // cvm-attestd as a separate process (the installed program, not the library):
 // started with the given options plus --ready-file, its stderr kept in a file
-// for inspection, stopped with SIGTERM.
+// for inspection, stopped with SIGTERM (or killed).
 #pragma once
 
 #include <string>
@@ -24,6 +24,9 @@ public:
 	const std::string &url() const { return url_; }
 	// SIGTERM and wait; returns the exit status.
 	int stop();
+	// SIGKILL and wait: a crash, nothing shuts down cleanly.
+	void kill();
+	int pid() const { return static_cast<int>(pid_); }
 	std::string log() const;
 
 private:

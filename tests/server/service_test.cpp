@@ -18,10 +18,11 @@
 #include "cvm/sev/session.h"
 #include "launch_crypto.h"
 #include "metrics.h"
+#include "refusal_limiter.h"
 #include "test_support.h"
 #include "sealer.h"
 #include "service.h"
-#include "store.h"
+#include "store_pool.h"
 
 using namespace cvm;
 using namespace cvm::attest;
@@ -274,4 +275,26 @@ TEST_CASE("validate: the real measurement releases a secret packet the platform 
 			sawExpected = true;
 		}
 	CHECK(sawExpected);
+}
+
+TEST_CASE("the refusal budget: a bucket per VM, refilled over time, left-out refusals reported")
+{
+	server::RefusalLimiter limiter(60); // one a second, bursts of 60
+	int recorded = 0;
+	for (int i = 0; i < 100; ++i)
+		recorded += limiter.admit("vm", 1000).record;
+	CHECK(recorded == 60);
+	CHECK(limiter.admit("other", 1000).record); // another VM has its own budget
+	// Two seconds later: two more, the first says what was left out.
+	auto first = limiter.admit("vm", 3000);
+	CHECK(first.record);
+	CHECK(first.suppressedBefore == 40);
+	auto second = limiter.admit("vm", 3000);
+	CHECK(second.record);
+	CHECK(second.suppressedBefore == 0);
+	CHECK_FALSE(limiter.admit("vm", 3000).record);
+
+	server::RefusalLimiter unlimited(0);
+	for (int i = 0; i < 1000; ++i)
+		CHECK(unlimited.admit("vm", 0).record);
 }

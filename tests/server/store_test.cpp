@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include <sys/stat.h>
 
 #include "cvm/common/file.h"
-#include "store.h"
+#include "store_pool.h"
 #include "store_schema.h"
 
 using namespace cvm;
@@ -168,4 +171,88 @@ TEST_CASE("write transactions roll back unless committed")
 	// the first is leased).
 	auto other = std::move(f.pool->lease().value());
 	CHECK(other->getLaunch("vm1", "x")->has_value());
+}
+
+TEST_CASE("the database runs in WAL mode, synchronous NORMAL unless FULL is asked for")
+{
+	Fixture f;
+	// A separate connection sees the mode recorded in the file.
+	auto db = Database::open(f.path, false);
+	REQUIRE(db.ok());
+	Statement mode = std::move((*db)->prepare("PRAGMA journal_mode").value());
+	REQUIRE(*mode.step());
+	CHECK(mode.text(0) == "wal");
+	auto synchronous = [](Store &store) {
+		Statement st = std::move(store.database().prepare("PRAGMA synchronous").value());
+		REQUIRE(*st.step());
+		return st.integer(0);
+	};
+	CHECK(synchronous(*f.pool->lease().value()) == 1); // NORMAL
+	StoreOptions full;
+	full.syncFull = true;
+	auto strict = StorePool::open(f.dir.file("full.db"), full);
+	REQUIRE(strict.ok());
+	CHECK(synchronous(*(*strict)->lease().value()) == 2); // FULL
+}
+
+TEST_CASE("counting active launches reads two ranges of the active-launch index, not the VM's history")
+{
+	Fixture f;
+	auto store = std::move(f.pool->lease().value());
+	Statement plan = std::move(store->database()
+					   .prepare("EXPLAIN QUERY PLAN SELECT (SELECT count(*) FROM launches WHERE vm_id = "
+						    "?1 AND state = 'validated') + (SELECT count(*) FROM launches WHERE "
+						    "vm_id = ?1 AND state = 'pending' AND expires_at > ?2)")
+					   .value());
+	std::string text;
+	while (*plan.step())
+		text += plan.text(3) + "\n";
+	INFO(text);
+	CHECK(text.find("USING COVERING INDEX launches_active (vm_id=? AND state=?)") != std::string::npos);
+	CHECK(text.find("USING COVERING INDEX launches_active (vm_id=? AND state=? AND expires_at>?)") !=
+	      std::string::npos);
+	CHECK(text.find("SCAN launches") == std::string::npos);
+}
+
+TEST_CASE("concurrent write jobs share commits, and a failing job is rolled back alone")
+{
+	Fixture f;
+	// synchronous=FULL makes each COMMIT wait for the disk, so callers that
+	// arrive meanwhile queue and commit together.
+	StoreOptions full;
+	full.syncFull = true;
+	auto pool = std::move(StorePool::open(f.dir.file("group.db"), full).value());
+	constexpr int kThreads = 16, kEach = 10;
+	std::atomic<int> failedAsAsked{ 0 }, otherFailures{ 0 };
+	std::vector<std::thread> threads;
+	for (int t = 0; t < kThreads; ++t)
+		threads.emplace_back([&, t] {
+			for (int i = 0; i < kEach; ++i) {
+				std::string id = "l-" + std::to_string(t) + "-" + std::to_string(i);
+				bool fail = i == 3; // inserts, then refuses: nothing of it may stay
+				auto s = pool->write([&](Store &store) -> Status {
+					CVM_CHECK(store.insertLaunch(launch(id, "vm", 1, 2)));
+					if (fail)
+						return Error(ErrorCode::Conflict, "refused on purpose");
+					return {};
+				});
+				if (!s && fail && s.error().code() == ErrorCode::Conflict)
+					++failedAsAsked;
+				else if (!s)
+					++otherFailures;
+			}
+		});
+	for (auto &t : threads)
+		t.join();
+	CHECK(otherFailures == 0);
+	CHECK(failedAsAsked == kThreads);
+	auto stats = pool->stats();
+	CHECK(stats.jobs == kThreads * kEach);
+	CHECK(stats.commits < stats.jobs); // some groups held more than one job
+	auto store = std::move(pool->lease().value());
+	auto all = store->listLaunches("vm", 1000);
+	REQUIRE(all.ok());
+	CHECK(all->size() == kThreads * (kEach - 1));
+	for (int t = 0; t < kThreads; ++t)
+		CHECK_FALSE(store->getLaunch("vm", "l-" + std::to_string(t) + "-3")->has_value());
 }
