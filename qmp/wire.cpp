@@ -160,6 +160,7 @@ Event Event::clone() const
 	e.data = refNode(data.get());
 	e.seconds = seconds;
 	e.microseconds = microseconds;
+	e.wireSize = wireSize;
 	return e;
 }
 

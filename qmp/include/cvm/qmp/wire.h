@@ -67,6 +67,9 @@ struct Event {
 	JsonNodePtr data;          // the "data" member, or null when absent
 	int64_t seconds = -1;      // timestamp (QEMU sends -1/-1 when the clock failed)
 	int64_t microseconds = -1;
+	// Bytes of the message it arrived in (0 when not from the wire): what
+	// buffering it costs, for SyncClient's event budget.
+	size_t wireSize = 0;
 
 	Event clone() const;
 	// Member of "data" as a string ("" when absent), e.g. SHUTDOWN's "reason".
