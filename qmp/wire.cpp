@@ -418,4 +418,43 @@ std::string loggableCommand(std::string_view name, JsonObject *arguments, JsonNo
 	return serializeObject(o.get());
 }
 
+JsonNodePtr redactSensitiveArguments(JsonObject *message)
+{
+	std::string name;
+	for (const char *key : { "execute", "exec-oob" })
+		if (JsonNode *n = member(message, key); holdsString(n))
+			name = json_node_get_string(n);
+	JsonNode *args = member(message, "arguments");
+	JsonObject *arguments = args && JSON_NODE_HOLDS_OBJECT(args) ? json_node_get_object(args) : nullptr;
+	if (name.empty() || !args || !isSensitiveCommand(name, arguments))
+		return nullptr;
+	// New objects: parsed ones are immutable (and shared).
+	JsonObjectPtr copy(json_object_new());
+	JsonObjectPtr redacted(json_object_new());
+	GList *members = json_object_get_members(message);
+	for (GList *l = members; l; l = l->next) {
+		const char *key = static_cast<const char *>(l->data);
+		if (!g_str_equal(key, "arguments"))
+			setNode(copy.get(), key, json_object_get_member(message, key));
+	}
+	g_list_free(members);
+	if (arguments) {
+		members = json_object_get_members(arguments);
+		for (GList *l = members; l; l = l->next) {
+			const char *key = static_cast<const char *>(l->data);
+			if (g_str_equal(key, "qom-type") || g_str_equal(key, "id"))
+				setNode(redacted.get(), key, json_object_get_member(arguments, key));
+			else
+				json_object_set_string_member(redacted.get(), key, std::string(kRedacted).c_str());
+		}
+		g_list_free(members);
+		json_object_set_object_member(copy.get(), "arguments", redacted.release());
+	} else {
+		json_object_set_string_member(copy.get(), "arguments", std::string(kRedacted).c_str());
+	}
+	JsonNodePtr node(json_node_new(JSON_NODE_OBJECT));
+	json_node_take_object(node.get(), copy.release());
+	return node;
+}
+
 } // namespace cvm::qmp

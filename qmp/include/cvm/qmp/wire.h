@@ -151,4 +151,11 @@ std::string loggableCommand(std::string_view name, JsonObject *arguments, JsonNo
 
 constexpr std::string_view kRedacted = "<redacted>";
 
+// For writing a client message down (the recorder): when it is a sensitive
+// command with arguments, a copy in which every member of "arguments" is
+// "<redacted>" except those that only say what it acts on ("qom-type", "id");
+// null otherwise (nothing to hide). The replay server takes "<redacted>" in a
+// transcript for "any value".
+JsonNodePtr redactSensitiveArguments(JsonObject *message);
+
 } // namespace cvm::qmp
