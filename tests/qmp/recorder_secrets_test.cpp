@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -181,8 +182,9 @@ TEST_CASE("raw client input that may carry a secret is left out of the recording
 			g_usleep(20000);
 		auto c = connectUnixSocket(relay);
 		REQUIRE(c.ok());
+		// Plain blocking I/O on the fd (GSocket keeps it O_NONBLOCK).
 		int fd = g_socket_get_fd(g_socket_connection_get_socket(c->get()));
-		g_socket_set_blocking(g_socket_connection_get_socket(c->get()), TRUE);
+		REQUIRE(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0);
 		REQUIRE(::send(fd, raw.data(), raw.size(), MSG_NOSIGNAL) == ssize_t(raw.size()));
 		// Greeting and the error reply, then the replay closes.
 		char buf[4096];
