@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cvm/common/secure_buffer.h"
 
+#include <atomic>
 #include <cstring>
 #include <new>
 #include <utility>
@@ -12,6 +13,15 @@
 #include <openssl/rand.h>
 
 namespace cvm {
+
+namespace {
+std::atomic<detail::SecureReleaseObserver> releaseObserver{ nullptr };
+} // namespace
+
+void detail::setSecureReleaseObserver(SecureReleaseObserver observer)
+{
+	releaseObserver = observer;
+}
 
 static size_t pageSize()
 {
@@ -85,6 +95,8 @@ void SecureBuffer::release()
 	if (!data_)
 		return;
 	OPENSSL_cleanse(data_, mapped_);
+	if (auto observe = releaseObserver.load())
+		observe(data_, mapped_, locked_);
 	if (locked_)
 		munlock(data_, mapped_);
 	munmap(data_, mapped_);
