@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <thread>
 
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -210,4 +211,52 @@ TEST_CASE("ClientOptions::pid: a process that already ended before the client st
 	int status = 0;
 	REQUIRE(waitpid(q.pid, &status, 0) == q.pid);
 	CHECK(WEXITSTATUS(status) == 7);
+}
+
+TEST_CASE("a main loop nested in a callback does not re-enter reading: order is kept")
+{
+	Peer peer([](Peer &p) {
+		p.handshake();
+		std::string id = p.receiveId();
+		p.send("{\"event\": \"STOP\", \"timestamp\": {\"seconds\": 1, \"microseconds\": 0}}\r\n");
+		// The rest arrives while the STOP callback runs its nested loop.
+		std::this_thread::sleep_for(100ms);
+		p.send("{\"return\": 7, \"id\": \"" + id + "\"}\r\n"
+		       "{\"event\": \"RESUME\", \"timestamp\": {\"seconds\": 2, \"microseconds\": 0}}\r\n");
+		p.waitForEof();
+	});
+	GMainContextPtr context(g_main_context_new());
+	ClientOptions options;
+	options.context = context.get();
+	Client client(options);
+	std::vector<std::string> seen;
+	int nestedDispatches = 0;
+	client.subscribe("", [&](const Event &e) {
+		seen.push_back("event " + e.name);
+		if (e.name != "STOP")
+			return;
+		// A nested loop on the client's own context while more input
+		// arrives: the connection must not read in it (that would deliver
+		// the reply before this event's callback has returned), and its
+		// readable socket must not make the loop spin.
+		int64_t until = g_get_monotonic_time() + 400 * 1000;
+		while (g_get_monotonic_time() < until) {
+			if (g_main_context_iteration(context.get(), FALSE))
+				++nestedDispatches;
+			else
+				g_usleep(1000);
+		}
+		seen.push_back("nested loop done");
+	});
+	bool ready = false;
+	client.adoptFd(peer.takeClientFd(), [&](const Status &s) { ready = s.ok(); });
+	iterateUntil(context.get(), [&] { return ready; });
+	REQUIRE(ready);
+	client.execute("stop", nullptr, [&](Result<JsonNodePtr> r) {
+		seen.push_back(r ? "reply " + json::serialize(r->get()) : "error " + r.error().message());
+	});
+	iterateUntil(context.get(), [&] { return seen.size() >= 4; });
+	CHECK(seen == std::vector<std::string>{ "event STOP", "nested loop done", "reply 7", "event RESUME" });
+	CHECK(nestedDispatches <= 2); // at most the read source, once, setting itself aside
+	client.close();
 }
