@@ -18,6 +18,20 @@ using namespace cvm;
 
 namespace {
 
+// AddressSanitizer replaces mlock/munlock with no-ops that succeed: there the
+// lock itself cannot be observed (the gcc build checks it).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kMlockReal = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kMlockReal = false;
+#else
+constexpr bool kMlockReal = true;
+#endif
+#else
+constexpr bool kMlockReal = true;
+#endif
+
 // VmLck of this process, in kB (what mlock holds).
 long lockedKb()
 {
@@ -142,7 +156,8 @@ TEST_CASE("secure buffers are locked in RAM when RLIMIT_MEMLOCK allows, and unlo
 	{
 		SecureBuffer s(3 * size_t(page));
 		CHECK(s.locked());
-		CHECK(lockedKb() >= before + 3 * page / 1024);
+		if (kMlockReal)
+			CHECK(lockedKb() >= before + 3 * page / 1024);
 	}
 	CHECK(released.locked);
 	CHECK(lockedKb() == before);
@@ -158,7 +173,7 @@ TEST_CASE("without the right to lock, a secure buffer still works, unlocked")
 		if (setrlimit(RLIMIT_MEMLOCK, &none) != 0 || !dropIpcLock())
 			_exit(10);
 		SecureBuffer s(Bytes{ 1, 2, 3 });
-		if (s.locked())
+		if (s.locked() && kMlockReal)
 			_exit(11);
 		if (s.size() != 3 || s.data()[2] != 3)
 			_exit(12);

@@ -154,7 +154,8 @@ struct FakeTree {
 
 	test::CommandResult runTest(const std::vector<std::string> &env)
 	{
-		std::vector<std::string> e = { "PATH=" + bin + ":" + g_getenv("PATH") };
+		// Whatever the caller's CVM_REQUIRE_FIXTURES, the script's default is checked.
+		std::vector<std::string> e = { "PATH=" + bin + ":" + g_getenv("PATH"), "CVM_REQUIRE_FIXTURES=" };
 		e.insert(e.end(), env.begin(), env.end());
 		return test::run({ dir.file("tree/scripts/test"), "--quick" }, {}, e, 60);
 	}
