@@ -17,14 +17,16 @@ SyncClient::SyncClient(ClientOptions options) : context_(g_main_context_new())
 
 void SyncClient::dropEvent(const std::string &name, size_t bytes, const char *why)
 {
+	// The name is the peer's: only its start goes to the log.
+	std::string shown = name.substr(0, 64);
 	// Loud once per connection, then quiet: a flood must not flood the log.
 	if (dropped_++ == 0)
 		g_warning("%s: dropping unconsumed QMP event %s (%zu bytes): %s (limits: %zu events, %zu bytes); "
 			  "further drops are logged at debug level",
-			  client_->name().c_str(), name.c_str(), bytes, why, limits_.maxEvents, limits_.maxBytes);
+			  client_->name().c_str(), shown.c_str(), bytes, why, limits_.maxEvents, limits_.maxBytes);
 	else
 		g_debug("%s: dropping unconsumed QMP event %s (%zu bytes): %s", client_->name().c_str(),
-			name.c_str(), bytes, why);
+			shown.c_str(), bytes, why);
 }
 
 // Drops the oldest events until `events` more, of `bytes` on the wire, fit.
@@ -42,7 +44,8 @@ void SyncClient::makeRoom(size_t events, size_t bytes)
 void SyncClient::keepEvent(const Event &event)
 {
 	if (event.wireSize > limits_.maxBytes || limits_.maxEvents == 0) {
-		dropEvent(event.name, event.wireSize, "larger than the whole event buffer");
+		dropEvent(event.name, event.wireSize,
+			  limits_.maxEvents == 0 ? "the event buffer keeps none" : "larger than the whole event buffer");
 		return;
 	}
 	makeRoom(1, event.wireSize);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The Catch2 main, compiled once for every test program.
 //
-// It adds per-test-case skips (test_support.h skip()): a skipped case ends
-// with a Skipped exception, which Catch reports like an unexpected exception
-// ("SKIP: <reason>"); this main does not count those as failures. Exit
+// It adds per-test-case skips (test_support.h skipTestCase()): a skipped case
+// ends with a Skipped exception, which Catch reports like an unexpected
+// exception ("SKIP: <reason>"); this main does not count those as failures. Exit
 // status: 1 when anything really failed, else 77 (meson: skipped) when a case
 // was skipped, else 0.
 #define CATCH_CONFIG_RUNNER

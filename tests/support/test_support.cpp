@@ -46,7 +46,7 @@ std::string sourcePath(std::string_view rel)
 	return envOr("CVM_SOURCE_ROOT", ".") + "/" + std::string(rel);
 }
 
-void skip(const std::string &reason)
+void skipTestCase(const std::string &reason)
 {
 	fprintf(stderr, "%s%s\n", kSkipPrefix, reason.c_str());
 	throw Skipped{ reason };
@@ -63,13 +63,13 @@ void requireFixtures()
 		throw std::runtime_error("the shared fixtures are not at " + dir +
 					 " and CVM_REQUIRE_FIXTURES is set (CI has them: ../shared/fixtures "
 					 "next to the source tree, or CVM_FIXTURES / -Dshared_fixtures)");
-	skip("shared fixtures not found at " + dir);
+	skipTestCase("shared fixtures not found at " + dir);
 }
 
 void requireExecutable(const std::string &path)
 {
 	if (access(path.c_str(), X_OK) != 0)
-		skip(path + " is not installed");
+		skipTestCase(path + " is not installed");
 }
 
 Bytes readFixture(std::string_view rel)
