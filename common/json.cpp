@@ -62,6 +62,26 @@ bool nestingWithinLimit(std::string_view text)
 	return true;
 }
 
+// json-glib's parser and generator are GObjects (with signals): making one
+// costs about a third of parsing a short message, which is what QMP is made
+// of. Each thread keeps one of each for short documents; the parser then
+// holds the last short document it parsed until the next parse (freed memory
+// is not wiped either, so that changes nothing for secrets). Long documents
+// get a parser of their own, so nothing large is kept.
+constexpr size_t kReuseParserUpTo = 64 * 1024;
+
+JsonParser *threadParser()
+{
+	thread_local GObjectPtr<JsonParser> parser(json_parser_new_immutable());
+	return parser.get();
+}
+
+JsonGenerator *threadGenerator()
+{
+	thread_local GObjectPtr<JsonGenerator> generator(json_generator_new());
+	return generator.get();
+}
+
 } // namespace
 
 Result<JsonNodePtr> parse(std::string_view text)
@@ -71,14 +91,17 @@ Result<JsonNodePtr> parse(std::string_view text)
 			     "invalid JSON: nested deeper than " + std::to_string(kMaxDepth) + " levels");
 	if (text.empty())
 		return Error(ErrorCode::InvalidData, "invalid JSON: empty document");
-	GObjectPtr<JsonParser> parser(json_parser_new_immutable());
+	GObjectPtr<JsonParser> own;
+	if (text.size() > kReuseParserUpTo)
+		own.reset(json_parser_new_immutable());
+	JsonParser *parser = own ? own.get() : threadParser();
 	GError *raw = nullptr;
-	if (!json_parser_load_from_data(parser.get(), text.data(), static_cast<gssize>(text.size()), &raw)) {
+	if (!json_parser_load_from_data(parser, text.data(), static_cast<gssize>(text.size()), &raw)) {
 		GErrorPtr err(raw);
 		return Error(ErrorCode::InvalidData,
 			     std::string("invalid JSON: ") + (err ? err->message : "parse failed"));
 	}
-	JsonNode *root = json_parser_get_root(parser.get());
+	JsonNode *root = json_parser_get_root(parser);
 	if (!root)
 		return Error(ErrorCode::InvalidData, "invalid JSON: empty document");
 	return JsonNodePtr(json_node_ref(root));
@@ -94,7 +117,13 @@ Result<JsonNodePtr> parseObject(std::string_view text)
 
 std::string serialize(JsonNode *node, bool pretty)
 {
-	GCharPtr text(json_to_string(node, pretty));
+	if (!node)
+		return {};
+	JsonGenerator *generator = threadGenerator();
+	json_generator_set_pretty(generator, pretty);
+	json_generator_set_root(generator, node);
+	GCharPtr text(json_generator_to_data(generator, nullptr));
+	json_generator_set_root(generator, nullptr); // holds no reference to it afterwards
 	return text ? std::string(text.get()) : std::string();
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cvm/common/secure_buffer.h"
 
+#include <atomic>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -14,6 +15,15 @@
 #include <openssl/rand.h>
 
 namespace cvm {
+
+namespace {
+std::atomic<detail::SecureReleaseObserver> releaseObserver{ nullptr };
+} // namespace
+
+void detail::setSecureReleaseObserver(SecureReleaseObserver observer)
+{
+	releaseObserver = observer;
+}
 
 static size_t pageSize()
 {
@@ -145,6 +155,8 @@ void SecureBuffer::release()
 	if (!data_)
 		return;
 	OPENSSL_cleanse(data_, mapped_); // zeroes: a pooled page is handed out zero-filled
+	if (auto observe = releaseObserver.load())
+		observe(data_, mapped_, locked_);
 	if (mapped_ != pageSize() || !pagePool().give(PagePool::Page{ data_, locked_ })) {
 		if (locked_)
 			munlock(data_, mapped_);

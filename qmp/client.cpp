@@ -349,8 +349,17 @@ void Client::Impl::flushOutput()
 
 void Client::Impl::rearmTimer()
 {
-	if (timerSource_)
-		g_source_set_ready_time(timerSource_.get(), session_.nextDeadline());
+	if (!timerSource_)
+		return;
+	// The timer only ever moves earlier. Every change of a ready time wakes
+	// the context up (an eventfd write, and a poll that returns at once):
+	// re-arming for each command and disarming for each reply cost every
+	// round trip that twice. Left armed for a deadline that has gone, it
+	// fires early, finds nothing due and is armed for the next one.
+	int64_t next = session_.nextDeadline();
+	int64_t armed = g_source_get_ready_time(timerSource_.get());
+	if (next >= 0 && (armed < 0 || next < armed))
+		g_source_set_ready_time(timerSource_.get(), next);
 }
 
 void Client::Impl::afterActivity()

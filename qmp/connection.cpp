@@ -25,6 +25,56 @@ Error lostConnection(const GError *error)
 	return Error(ErrorCode::Disconnected, e.message());
 }
 
+// The read source of a socket: its fd, with no child source, and allowed to
+// recurse. GLib "blocks" a non-recursive source while it dispatches: it
+// removes its fds from the context and adds them back, and each of those
+// wakes the context up (an eventfd write and a poll that returns at once);
+// the pollable stream source, which wraps a socket source, did that twice:
+// four syscalls per message. Recursion itself is refused here: a nested
+// main loop run from within our callback finds the fd set aside until the
+// outer dispatch returns (no busy loop on a readable fd).
+struct SocketReadSource {
+	GSource source;
+	int fd;
+	gpointer tag;
+	bool dispatching;
+	bool setAside;
+};
+
+gboolean socketReadDispatch(GSource *source, GSourceFunc callback, gpointer data)
+{
+	auto *s = reinterpret_cast<SocketReadSource *>(source);
+	if (s->dispatching) {
+		g_source_remove_unix_fd(source, s->tag);
+		s->tag = nullptr;
+		s->setAside = true;
+		return G_SOURCE_CONTINUE;
+	}
+	s->dispatching = true;
+	// May destroy the source (GLib keeps it alive until we return).
+	gboolean keep = callback ? callback(data) : G_SOURCE_REMOVE;
+	s->dispatching = false;
+	if (s->setAside && !g_source_is_destroyed(source)) {
+		s->tag = g_source_add_unix_fd(source, s->fd, G_IO_IN);
+		s->setAside = false;
+	}
+	return keep;
+}
+
+GSourceFuncs socketReadFuncs = { nullptr, nullptr, socketReadDispatch, nullptr, nullptr, nullptr };
+
+GSource *newSocketReadSource(int fd)
+{
+	GSource *source = g_source_new(&socketReadFuncs, sizeof(SocketReadSource));
+	auto *s = reinterpret_cast<SocketReadSource *>(source);
+	s->fd = fd;
+	s->tag = g_source_add_unix_fd(source, fd, G_IO_IN);
+	s->dispatching = false;
+	s->setAside = false;
+	g_source_set_can_recurse(source, TRUE);
+	return source;
+}
+
 } // namespace
 
 Connection::Connection(GIOStream *stream, GMainContext *context, Handler &handler)
@@ -33,6 +83,8 @@ Connection::Connection(GIOStream *stream, GMainContext *context, Handler &handle
 	  out_stream_(G_POLLABLE_OUTPUT_STREAM(g_io_stream_get_output_stream(stream))),
 	  context_(context), handler_(handler)
 {
+	if (G_IS_SOCKET_CONNECTION(stream))
+		socketFd_ = g_socket_get_fd(g_socket_connection_get_socket(G_SOCKET_CONNECTION(stream)));
 }
 
 Result<std::unique_ptr<Connection>> Connection::create(GIOStream *stream, GMainContext *context,
@@ -64,14 +116,29 @@ void Connection::setReading(bool on)
 	}
 	if (readSource_)
 		return;
-	readSource_.reset(g_pollable_input_stream_create_source(in_, nullptr));
-	g_source_set_callback(readSource_.get(), G_SOURCE_FUNC(onReadable), this, nullptr);
+	if (socketFd_ >= 0) {
+		readSource_.reset(newSocketReadSource(socketFd_));
+		g_source_set_callback(readSource_.get(), onSocketReadable, this, nullptr);
+	} else {
+		readSource_.reset(g_pollable_input_stream_create_source(in_, nullptr));
+		g_source_set_callback(readSource_.get(), G_SOURCE_FUNC(onReadable), this, nullptr);
+	}
 	g_source_attach(readSource_.get(), context_);
 }
 
 gboolean Connection::onReadable(GObject *, gpointer data)
 {
-	auto *self = static_cast<Connection *>(data);
+	return static_cast<Connection *>(data)->readOnce();
+}
+
+gboolean Connection::onSocketReadable(gpointer data)
+{
+	return static_cast<Connection *>(data)->readOnce();
+}
+
+gboolean Connection::readOnce()
+{
+	Connection *self = this;
 	GError *raw = nullptr;
 	gssize n = g_pollable_input_stream_read_nonblocking(self->in_, self->buffer_,
 							     sizeof(self->buffer_), nullptr, &raw);

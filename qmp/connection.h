@@ -66,6 +66,8 @@ private:
 	Connection(GIOStream *stream, GMainContext *context, Handler &handler);
 
 	static gboolean onReadable(GObject *stream, gpointer data);
+	static gboolean onSocketReadable(gpointer data);
+	gboolean readOnce();
 	static gboolean onWritable(GObject *stream, gpointer data);
 	static gboolean onWriteFailed(gpointer data);
 	bool flush();
@@ -78,6 +80,7 @@ private:
 	GPollableOutputStream *out_stream_;
 	GMainContext *context_;
 	Handler &handler_;
+	int socketFd_ = -1;  // a socket's fd: read through its own source
 	GSourcePtr readSource_;
 	GSourcePtr writeSource_;
 	std::string out_;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cvm/common/json.h"
+#include "cvm/common/secure_buffer.h"
 #include "cvm/common/scope_exit.h"
 #include "cvm/qmp/json_splitter.h"
 #include "cvm/qmp/unix_socket.h"
@@ -66,21 +67,38 @@ private:
 	void flush()
 	{
 		if (fromClient_ && malformed_) {
-			transcript_.addClientRaw(pending_);
+			// Raw bytes cannot be redacted member by member: bytes that
+			// may hold a secret are left out (the recording will not
+			// replay past them, but a secret never reaches the file).
+			if (mayCarrySecret(pending_))
+				transcript_.addNote("raw client input of " + std::to_string(pending_.size()) +
+						    " bytes left out: it may carry a secret");
+			else
+				transcript_.addClientRaw(pending_);
 		} else {
 			for (auto &node : frames_) {
-				if (fromClient_)
-					transcript_.addClientMessage(node.get());
-				else
+				if (!fromClient_) {
 					transcript_.addServerMessage(node.get());
+				} else if (JsonNodePtr redacted =
+						   redactSensitiveArguments(json_node_get_object(node.get()))) {
+					transcript_.addClientMessage(redacted.get());
+				} else {
+					transcript_.addClientMessage(node.get());
+				}
 			}
 			if (!fromClient_ && malformed_)
 				transcript_.addNote("the server sent bytes that are not a JSON object: " +
 						    pending_.substr(0, 200));
 		}
 		frames_.clear();
+		secureWipe(pending_.data(), pending_.size());
 		pending_.clear();
 		malformed_ = false;
+	}
+
+	static bool mayCarrySecret(std::string_view bytes)
+	{
+		return bytes.find("secret") != std::string_view::npos;
 	}
 
 	Transcript &transcript_;
@@ -144,7 +162,10 @@ std::string relay(int client, int upstream, Direction &fromClient, Direction &fr
 			}
 			std::string_view bytes(buf, static_cast<size_t>(n));
 			(i == 0 ? fromClient : fromServer).add(bytes);
-			if (!writeAll(i == 0 ? upstream : client, bytes))
+			bool written = writeAll(i == 0 ? upstream : client, bytes);
+			// A client's bytes may be a launch secret.
+			secureWipe(buf, static_cast<size_t>(n));
+			if (!written)
 				return i == 0 ? "writing to QEMU failed" : "writing to the client failed";
 		}
 	}

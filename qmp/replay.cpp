@@ -22,11 +22,19 @@ JsonNodePtr ref(JsonNode *node)
 	return JsonNodePtr(node ? json_node_ref(node) : nullptr);
 }
 
-// Equal as JSON, the top-level "id" left out on both sides.
-bool sameIgnoringId(JsonObject *expected, JsonObject *actual)
+bool isWildcard(JsonNode *node)
 {
-	auto size = [](JsonObject *o) {
-		return json_object_get_size(o) - (json_object_has_member(o, "id") ? 1 : 0);
+	return JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == G_TYPE_STRING &&
+	       kRedacted == json_node_get_string(node);
+}
+
+bool matches(JsonNode *expected, JsonNode *actual);
+
+// Same members, each matching; `skip` (if any) left out on both sides.
+bool objectsMatch(JsonObject *expected, JsonObject *actual, const char *skip)
+{
+	auto size = [skip](JsonObject *o) {
+		return json_object_get_size(o) - (skip && json_object_has_member(o, skip) ? 1 : 0);
 	};
 	if (size(expected) != size(actual))
 		return false;
@@ -34,13 +42,40 @@ bool sameIgnoringId(JsonObject *expected, JsonObject *actual)
 	bool same = true;
 	for (GList *l = members; l && same; l = l->next) {
 		const char *key = static_cast<const char *>(l->data);
-		if (g_str_equal(key, "id"))
+		if (skip && g_str_equal(key, skip))
 			continue;
 		JsonNode *a = json_object_get_member(actual, key);
-		same = a && json_node_equal(json_object_get_member(expected, key), a);
+		same = a && matches(json_object_get_member(expected, key), a);
 	}
 	g_list_free(members);
 	return same;
+}
+
+// Equal as JSON, except that "<redacted>" (a recorded secret) stands for any
+// value.
+bool matches(JsonNode *expected, JsonNode *actual)
+{
+	if (isWildcard(expected))
+		return true;
+	if (JSON_NODE_HOLDS_OBJECT(expected) && JSON_NODE_HOLDS_OBJECT(actual))
+		return objectsMatch(json_node_get_object(expected), json_node_get_object(actual), nullptr);
+	if (JSON_NODE_HOLDS_ARRAY(expected) && JSON_NODE_HOLDS_ARRAY(actual)) {
+		JsonArray *e = json_node_get_array(expected), *a = json_node_get_array(actual);
+		guint n = json_array_get_length(e);
+		if (n != json_array_get_length(a))
+			return false;
+		for (guint i = 0; i < n; ++i)
+			if (!matches(json_array_get_element(e, i), json_array_get_element(a, i)))
+				return false;
+		return true;
+	}
+	return json_node_equal(expected, actual);
+}
+
+// The top-level "id" left out on both sides.
+bool sameIgnoringId(JsonObject *expected, JsonObject *actual)
+{
+	return objectsMatch(expected, actual, "id");
 }
 
 std::string printable(std::string_view bytes)

@@ -400,6 +400,7 @@ void Session::handleEvent(JsonObject *message, std::string_view text)
 			  event.error().message().c_str());
 		return;
 	}
+	event->wireSize = text.size();
 	listener_.sessionEvent(*event);
 }
 

@@ -5,26 +5,58 @@
 
 namespace cvm::qmp {
 
-namespace {
-
-// Events kept for waitForEvent(); beyond this the oldest are dropped.
-constexpr size_t kMaxBufferedEvents = 4096;
-
-} // namespace
-
 SyncClient::SyncClient(ClientOptions options) : context_(g_main_context_new())
 {
 	options.context = context_.get();
 	client_ = std::make_unique<Client>(std::move(options));
-	client_->subscribe("", [this](const Event &event) {
-		if (events_.size() >= kMaxBufferedEvents) {
-			g_debug("%s: dropping unconsumed event %s", client_->name().c_str(),
-				events_.front().name.c_str());
-			events_.pop_front();
-		}
-		events_.push_back(event.clone());
-	});
+	client_->subscribe("", [this](const Event &event) { keepEvent(event); });
 	client_->setClosedCallback([this](const Error &) { closed_ = true; });
+}
+
+// --- the event buffer -----------------------------------------------------
+
+void SyncClient::dropEvent(const std::string &name, size_t bytes, const char *why)
+{
+	// The name is the peer's: only its start goes to the log.
+	std::string shown = name.substr(0, 64);
+	// Loud once per connection, then quiet: a flood must not flood the log.
+	if (dropped_++ == 0)
+		g_warning("%s: dropping unconsumed QMP event %s (%zu bytes): %s (limits: %zu events, %zu bytes); "
+			  "further drops are logged at debug level",
+			  client_->name().c_str(), shown.c_str(), bytes, why, limits_.maxEvents, limits_.maxBytes);
+	else
+		g_debug("%s: dropping unconsumed QMP event %s (%zu bytes): %s", client_->name().c_str(),
+			shown.c_str(), bytes, why);
+}
+
+// Drops the oldest events until `events` more, of `bytes` on the wire, fit.
+void SyncClient::makeRoom(size_t events, size_t bytes)
+{
+	while (!events_.empty() && (events_.size() + events > limits_.maxEvents ||
+				    bufferedBytes_ + bytes > limits_.maxBytes)) {
+		Event &oldest = events_.front();
+		bufferedBytes_ -= oldest.wireSize;
+		dropEvent(oldest.name, oldest.wireSize, "the event buffer is full");
+		events_.pop_front();
+	}
+}
+
+void SyncClient::keepEvent(const Event &event)
+{
+	if (event.wireSize > limits_.maxBytes || limits_.maxEvents == 0) {
+		dropEvent(event.name, event.wireSize,
+			  limits_.maxEvents == 0 ? "the event buffer keeps none" : "larger than the whole event buffer");
+		return;
+	}
+	makeRoom(1, event.wireSize);
+	events_.push_back(event.clone());
+	bufferedBytes_ += event.wireSize;
+}
+
+void SyncClient::setEventBufferLimits(EventBufferLimits limits)
+{
+	limits_ = limits;
+	makeRoom(0, 0);
 }
 
 SyncClient::~SyncClient()
@@ -102,6 +134,7 @@ std::optional<Event> SyncClient::takeEvent(std::string_view name)
 		if (it->name == name) {
 			Event e = std::move(*it);
 			events_.erase(it);
+			bufferedBytes_ -= e.wireSize;
 			return e;
 		}
 	}
@@ -110,9 +143,12 @@ std::optional<Event> SyncClient::takeEvent(std::string_view name)
 
 Result<Event> SyncClient::waitForEvent(std::string_view name, Milliseconds timeout)
 {
-	bool expired = false;
+	// No wait: what has arrived is processed, and that is all.
+	bool expired = timeout.count() <= 0;
+	if (expired)
+		poll();
 	GSourcePtr timer;
-	if (timeout.count() > 0) {
+	if (!expired) {
 		timer.reset(g_timeout_source_new(static_cast<guint>(timeout.count())));
 		g_source_set_callback(timer.get(), [](gpointer data) -> gboolean {
 			*static_cast<bool *>(data) = true;
@@ -130,8 +166,11 @@ Result<Event> SyncClient::waitForEvent(std::string_view name, Milliseconds timeo
 				     "no " + std::string(name) + " event before the connection ended: " + reason);
 		}
 		if (expired)
-			return Error(ErrorCode::Timeout, "no " + std::string(name) + " event within " +
-								 formatDuration(timeout.count() * 1000));
+			return Error(ErrorCode::Timeout,
+				     timeout.count() <= 0
+					     ? "no " + std::string(name) + " event has arrived"
+					     : "no " + std::string(name) + " event within " +
+						       formatDuration(timeout.count() * 1000));
 		g_main_context_iteration(context_.get(), TRUE);
 	}
 }
@@ -143,6 +182,7 @@ std::vector<Event> SyncClient::takeEvents()
 	for (auto &e : events_)
 		out.push_back(std::move(e));
 	events_.clear();
+	bufferedBytes_ = 0;
 	return out;
 }
 

@@ -193,8 +193,10 @@ std::string Transcript::serialize() const
 
 Status Transcript::save(const std::string &path) const
 {
+	// Private: a recording is of a live monitor (redacted, but still a
+	// record of what an admin did).
 	std::string text = serialize();
-	return writeFileAtomic(path, asBytes(text), 0644);
+	return writeFileAtomic(path, asBytes(text), 0600);
 }
 
 Transcript Transcript::withoutRawInput() const

@@ -160,6 +160,7 @@ Event Event::clone() const
 	e.data = refNode(data.get());
 	e.seconds = seconds;
 	e.microseconds = microseconds;
+	e.wireSize = wireSize;
 	return e;
 }
 
@@ -269,15 +270,49 @@ std::string_view remoteErrorDesc(const Error &error, std::string_view command)
 
 // --- commands -------------------------------------------------------------
 
+namespace {
+
+// Characters that a JSON string holds as they are (no escape needed) and that
+// every QMP command name and our ids are made of.
+bool plainJsonText(std::string_view s)
+{
+	for (char c : s)
+		if (!g_ascii_isalnum(c) && c != '-' && c != '_' && c != '.' && c != ':')
+			return false;
+	return true;
+}
+
+} // namespace
+
 std::string buildCommand(std::string_view name, JsonObject *arguments, JsonNode *id, bool oob)
 {
-	JsonObjectPtr o(json_object_new());
-	json_object_set_string_member(o.get(), oob ? "exec-oob" : "execute", std::string(name).c_str());
-	if (arguments)
-		json_object_set_object_member(o.get(), "arguments", json_object_ref(arguments));
-	if (id)
-		setNode(o.get(), "id", id);
-	return serializeObject(o.get());
+	// Written directly, byte for byte what json-glib would make of the same
+	// object: this is every command's hot path, and a JsonObject plus a
+	// generator cost more than the rest of sending it.
+	bool plainId = !id || (holdsString(id) && plainJsonText(json_node_get_string(id)));
+	if (!plainJsonText(name) || !plainId) {
+		JsonObjectPtr o(json_object_new());
+		json_object_set_string_member(o.get(), oob ? "exec-oob" : "execute", std::string(name).c_str());
+		if (arguments)
+			json_object_set_object_member(o.get(), "arguments", json_object_ref(arguments));
+		if (id)
+			setNode(o.get(), "id", id);
+		return serializeObject(o.get());
+	}
+	std::string text = oob ? "{\"exec-oob\":\"" : "{\"execute\":\"";
+	text.append(name);
+	text.push_back('"');
+	if (arguments) {
+		text += ",\"arguments\":";
+		text += serializeObject(arguments);
+	}
+	if (id) {
+		text += ",\"id\":\"";
+		text += json_node_get_string(id);
+		text.push_back('"');
+	}
+	text.push_back('}');
+	return text;
 }
 
 Result<Command> parseCommand(JsonNode *message, bool oobEnabled)
@@ -415,6 +450,45 @@ std::string loggableCommand(std::string_view name, JsonObject *arguments, JsonNo
 	if (id)
 		setNode(o.get(), "id", id);
 	return serializeObject(o.get());
+}
+
+JsonNodePtr redactSensitiveArguments(JsonObject *message)
+{
+	std::string name;
+	for (const char *key : { "execute", "exec-oob" })
+		if (JsonNode *n = member(message, key); holdsString(n))
+			name = json_node_get_string(n);
+	JsonNode *args = member(message, "arguments");
+	JsonObject *arguments = args && JSON_NODE_HOLDS_OBJECT(args) ? json_node_get_object(args) : nullptr;
+	if (name.empty() || !args || !isSensitiveCommand(name, arguments))
+		return nullptr;
+	// New objects: parsed ones are immutable (and shared).
+	JsonObjectPtr copy(json_object_new());
+	JsonObjectPtr redacted(json_object_new());
+	GList *members = json_object_get_members(message);
+	for (GList *l = members; l; l = l->next) {
+		const char *key = static_cast<const char *>(l->data);
+		if (!g_str_equal(key, "arguments"))
+			setNode(copy.get(), key, json_object_get_member(message, key));
+	}
+	g_list_free(members);
+	if (arguments) {
+		members = json_object_get_members(arguments);
+		for (GList *l = members; l; l = l->next) {
+			const char *key = static_cast<const char *>(l->data);
+			if (g_str_equal(key, "qom-type") || g_str_equal(key, "id"))
+				setNode(redacted.get(), key, json_object_get_member(arguments, key));
+			else
+				json_object_set_string_member(redacted.get(), key, std::string(kRedacted).c_str());
+		}
+		g_list_free(members);
+		json_object_set_object_member(copy.get(), "arguments", redacted.release());
+	} else {
+		json_object_set_string_member(copy.get(), "arguments", std::string(kRedacted).c_str());
+	}
+	JsonNodePtr node(json_node_new(JSON_NODE_OBJECT));
+	json_node_take_object(node.get(), copy.release());
+	return node;
 }
 
 } // namespace cvm::qmp

@@ -4,13 +4,17 @@
 // same run against the same peer (no absolute times are judged):
 //  1. round-trip latency of query-status to a real QEMU/TCG: our SyncClient
 //     vs a raw socket that writes one line and reads one line (goal <= 1.2x);
-//  2. pipelined commands/s against an in-process peer that answers at once:
-//     our async Client vs raw pipelined writes and reads on the same peer.
+//  2. pipelined commands/s against the replay server playing a generated
+//     transcript of N query-status: our async Client vs raw pipelined writes
+//     and reads, each against a fresh server of the same transcript (whose
+//     verdict must be ok); and the same against an in-process peer that
+//     answers at once, which shows the client's own ceiling.
 // Rounds alternate between the two sides to spread machine noise.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +27,7 @@
 #include "cvm/common/json.h"
 #include "cvm/qmp/client.h"
 #include "cvm/qmp/json_splitter.h"
+#include "cvm/qmp/replay.h"
 #include "cvm/qmp/sync_client.h"
 #include "cvm/qmp/unix_socket.h"
 #include "cvm/qmp/wire.h"
@@ -164,7 +169,113 @@ int latency()
 	return 0;
 }
 
-// A peer that answers every command at once with {"return": {}, "id": ...}.
+// --- pipelined -------------------------------------------------------------
+
+const char *kStatusReply = R"({"status": "prelaunch", "singlestep": false, "running": false})";
+
+// A conversation of `n` query-status after the handshake, as the replay
+// server plays it (ids are matched, not compared).
+Transcript statusTranscript(int n)
+{
+	auto object = [](const std::string &json) { return json::parse(json).value(); };
+	Transcript t("bench-query-status.jsonl");
+	t.addServerMessage(object(R"({"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": ""}, "capabilities": []}})").get());
+	t.addClientMessage(object(R"({"execute": "qmp_capabilities"})").get());
+	t.addServerMessage(object(R"({"return": {}})").get());
+	JsonNodePtr command = object(R"({"execute": "query-status"})");
+	JsonNodePtr reply = object(std::string(R"({"return": )") + kStatusReply + "}");
+	for (int i = 0; i < n; ++i) {
+		t.addClientMessage(command.get());
+		t.addServerMessage(reply.get());
+	}
+	return t;
+}
+
+// Raw pipelining on a connected fd: write n commands, read n reply lines (a
+// reader thread, so neither side blocks on a full socket buffer). Commands/s,
+// 0 on failure.
+double rawPipelined(int fd, int n)
+{
+	RawLine raw(fd);
+	if (!raw.readLine() || !raw.send("{\"execute\":\"qmp_capabilities\",\"id\":\"c\"}\n") || !raw.readLine())
+		return 0;
+	auto start = Clock::now();
+	bool complete = true;
+	std::thread reader([&] {
+		for (int i = 0; i < n; ++i)
+			if (!raw.readLine()) {
+				complete = false;
+				return;
+			}
+	});
+	std::string batch;
+	for (int i = 0; i < n; ++i) {
+		batch += "{\"execute\":\"query-status\",\"id\":\"cvm-" + std::to_string(i) + "\"}\n";
+		if (batch.size() > 60000 || i == n - 1) {
+			raw.send(batch);
+			batch.clear();
+		}
+	}
+	reader.join();
+	double rate = n / std::chrono::duration<double>(Clock::now() - start).count();
+	return complete ? rate : 0;
+}
+
+// Our async Client on a private context: n commands issued at once.
+double clientPipelined(const std::function<void(Client &, Client::ReadyCallback)> &begin, int n)
+{
+	GMainContextPtr context(g_main_context_new());
+	ClientOptions options;
+	options.context = context.get();
+	Client client(options);
+	bool ready = false;
+	begin(client, [&](const Status &s) { ready = s.ok(); });
+	while (!ready && client.state() != ConnectionState::Closed)
+		g_main_context_iteration(context.get(), TRUE);
+	int done = 0, failed = 0;
+	auto start = Clock::now();
+	for (int i = 0; i < n; ++i)
+		client.execute("query-status", nullptr, [&](Result<JsonNodePtr> r) {
+			++done;
+			failed += r ? 0 : 1;
+		});
+	while (done < n && client.state() != ConnectionState::Closed)
+		g_main_context_iteration(context.get(), TRUE);
+	double rate = done / std::chrono::duration<double>(Clock::now() - start).count();
+	client.close();
+	return failed || done < n ? 0 : rate;
+}
+
+// One round against a fresh replay server (it serves one connection); the
+// replay's verdict must be ok or the round does not count.
+double replayRound(bool ours, int n)
+{
+	auto server = ReplayServer::start(statusTranscript(n));
+	if (!server)
+		return 0;
+	double rate = 0;
+	if (ours) {
+		rate = clientPipelined([&](Client &c, Client::ReadyCallback ready) {
+			c.connect((*server)->socketPath(), std::move(ready));
+		}, n);
+	} else {
+		auto conn = connectUnixSocket((*server)->socketPath());
+		if (!conn)
+			return 0;
+		int fd = g_socket_get_fd(g_socket_connection_get_socket(conn->get()));
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		rate = rawPipelined(fd, n);
+		::shutdown(fd, SHUT_WR);
+	}
+	if (Status verdict = (*server)->finish(); !verdict) {
+		fprintf(stderr, "qmp-bench: replay: %s\n", verdict.error().message().c_str());
+		return 0;
+	}
+	return rate;
+}
+
+// A peer that answers every command at once with {"return": {}, "id": ...}:
+// what the client costs when the peer costs next to nothing.
 void fastPeer(int fd)
 {
 	JsonSplitter splitter;
@@ -187,104 +298,64 @@ void fastPeer(int fd)
 	}
 }
 
-struct PeerPair {
-	UniqueFd client;
-	std::thread peer;
-	int peerFd = -1;
-	~PeerPair()
-	{
-		client.reset();
-		if (peer.joinable())
-			peer.join();
-		::close(peerFd);
-	}
-};
-
-std::unique_ptr<PeerPair> startPeer()
+double fastPeerRound(bool ours, int n)
 {
 	int fds[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-		return nullptr;
-	auto p = std::make_unique<PeerPair>();
-	p->client = UniqueFd(fds[0]);
-	p->peerFd = fds[1];
-	p->peer = std::thread(fastPeer, fds[1]);
-	return p;
-}
-
-// Raw pipelining: write n commands, read n replies (a reader thread, so
-// neither side blocks on a full socket buffer).
-double rawPipelined(int n)
-{
-	auto p = startPeer();
-	RawLine raw(p->client.get());
-	if (!raw.readLine() || !raw.send("{\"execute\":\"qmp_capabilities\",\"id\":\"c\"}\n") || !raw.readLine())
 		return 0;
-	auto start = Clock::now();
-	std::thread reader([&] {
-		for (int i = 0; i < n; ++i)
-			if (!raw.readLine())
-				return;
-	});
-	std::string batch;
-	for (int i = 0; i < n; ++i) {
-		batch += "{\"execute\":\"query-status\",\"id\":\"cvm-" + std::to_string(i) + "\"}\n";
-		if (batch.size() > 60000 || i == n - 1) {
-			raw.send(batch);
-			batch.clear();
-		}
+	std::thread peer(fastPeer, fds[1]);
+	double rate;
+	if (ours) {
+		UniqueFd fd(fds[0]);
+		rate = clientPipelined([&](Client &c, Client::ReadyCallback ready) {
+			c.adoptFd(std::move(fd), std::move(ready));
+		}, n);
+	} else {
+		rate = rawPipelined(fds[0], n);
+		::close(fds[0]);
 	}
-	reader.join();
-	return n / std::chrono::duration<double>(Clock::now() - start).count();
+	peer.join();
+	::close(fds[1]);
+	return rate;
 }
 
-double clientPipelined(int n)
+int pipelined(const char *what, double (*round)(bool, int), int n)
 {
-	auto p = startPeer();
-	GMainContextPtr context(g_main_context_new());
-	ClientOptions options;
-	options.context = context.get();
-	Client client(options);
-	bool ready = false;
-	client.adoptFd(std::move(p->client), [&](const Status &s) { ready = s.ok(); });
-	while (!ready && client.state() != ConnectionState::Closed)
-		g_main_context_iteration(context.get(), TRUE);
-	int done = 0, failed = 0;
-	auto start = Clock::now();
-	for (int i = 0; i < n; ++i)
-		client.execute("query-status", nullptr, [&](Result<JsonNodePtr> r) {
-			++done;
-			failed += r ? 0 : 1;
-		});
-	while (done < n && client.state() != ConnectionState::Closed)
-		g_main_context_iteration(context.get(), TRUE);
-	double rate = done / std::chrono::duration<double>(Clock::now() - start).count();
-	client.close();
-	return failed || done < n ? 0 : rate;
-}
-
-int pipelined()
-{
-	const int n = 20000;
 	std::vector<double> raw, ours;
-	for (int round = 0; round < 3; ++round) {
-		raw.push_back(rawPipelined(n));
-		ours.push_back(clientPipelined(n));
+	for (int i = 0; i < 3; ++i) {
+		raw.push_back(round(false, n));
+		ours.push_back(round(true, n));
 	}
 	double r = median(raw), c = median(ours);
-	if (r <= 0 || c <= 0) {
-		fprintf(stderr, "qmp-bench: the pipelined run failed\n");
+	if (*std::min_element(raw.begin(), raw.end()) <= 0 || *std::min_element(ours.begin(), ours.end()) <= 0) {
+		fprintf(stderr, "qmp-bench: the pipelined run against %s failed\n", what);
 		return 1;
 	}
-	printf("qmp-bench: %d pipelined query-status against an in-process peer (median of 3):\n", n);
+	printf("qmp-bench: %d pipelined query-status against %s (median of 3):\n", n, what);
 	printf("  raw socket %.0f commands/s, our client %.0f commands/s, ratio %.2fx of raw\n", r, c, c / r);
 	return 0;
 }
 
 } // namespace
 
-int main()
+// qmp-bench [latency] [replay] [peer]: the parts to run (default: all), e.g.
+// to profile one of them.
+int main(int argc, char **argv)
 {
-	int rc = latency();
-	return pipelined() | rc;
+	auto wanted = [&](const char *part) {
+		if (argc < 2)
+			return true;
+		for (int i = 1; i < argc; ++i)
+			if (strcmp(argv[i], part) == 0)
+				return true;
+		return false;
+	};
+	int rc = 0;
+	if (wanted("latency"))
+		rc |= latency();
+	if (wanted("replay"))
+		rc |= pipelined("the replay server (a generated transcript)", replayRound, 20000);
+	if (wanted("peer"))
+		rc |= pipelined("an in-process peer that answers at once", fastPeerRound, 20000);
+	return rc;
 }

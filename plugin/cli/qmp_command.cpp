@@ -11,6 +11,7 @@
 //       relays one client to QEMU's monitor and writes the transcript.
 #define G_LOG_DOMAIN "cvm-cli"
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -28,14 +29,17 @@ namespace {
 
 constexpr int kExitRemote = 1;
 
-// The seconds of --timeout as milliseconds; false when it is not a positive number.
+// The seconds of --timeout as milliseconds, at least 1 ms (0 ms would mean
+// "no timeout" to the client): false when it is not a number of seconds from
+// 0.001 to 86400.
 bool parseTimeout(const char *text, qmp::Milliseconds &out)
 {
 	char *end = nullptr;
 	double seconds = g_ascii_strtod(text, &end);
-	if (!end || *end || end == text || !(seconds > 0) || seconds > 86400)
+	if (!end || *end || end == text || !(seconds >= 0.001) || seconds > 86400)
 		return false;
-	out = qmp::Milliseconds(static_cast<int64_t>(seconds * 1000));
+	// Up to the next whole ms (the epsilon absorbs 0.003 * 1000 = 3.0000000000000004).
+	out = qmp::Milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000 - 1e-6)));
 	return true;
 }
 
@@ -110,7 +114,8 @@ int runQmpCommand(int argc, char **argv)
 		return usage(prg, argc < 2 ? "a QMP command is required" : "too many arguments");
 	qmp::Milliseconds timeout{ 30000 };
 	if (timeoutText && !parseTimeout(timeoutText, timeout))
-		return usage(prg, "--timeout must be a positive number of seconds, not '" + std::string(timeoutText) + "'");
+		return usage(prg, "--timeout must be a number of seconds from 0.001 (1 ms) to 86400, not '" +
+					  std::string(timeoutText) + "'");
 	JsonNodePtr arguments;
 	if (argc == 3) {
 		auto parsed = json::parseObject(argv[2]);

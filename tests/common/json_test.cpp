@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "cvm/common/json.h"
 
 using namespace cvm;
@@ -59,4 +61,35 @@ TEST_CASE("builder round trip")
 	CHECK(*json::getInt(o, "id") == 7);
 	JsonObject *a = *json::getObject(o, "arguments");
 	CHECK(asString(*json::getBase64(a, "secret")) == "abc");
+}
+
+TEST_CASE("parse and serialize keep no state between calls (a parser and a generator are reused per thread)")
+{
+	auto a = json::parse(R"({"a": [1, 2, {"b": "c"}]})");
+	auto bad = json::parse(R"({"a": )");
+	auto b = json::parse(R"("just a string")");
+	REQUIRE(a.ok());
+	REQUIRE_FALSE(bad.ok());
+	REQUIRE(b.ok());
+	// Earlier results stay valid after later parses (and a failed one).
+	CHECK(json::serialize(a->get()) == R"({"a":[1,2,{"b":"c"}]})");
+	CHECK(json::serialize(b->get()) == R"("just a string")");
+	// Pretty and compact alternate freely.
+	CHECK(json::serialize(a->get(), true) == "{\n  \"a\" : [\n    1,\n    2,\n    {\n      \"b\" : \"c\"\n    }\n  ]\n}");
+	CHECK(json::serialize(a->get()) == R"({"a":[1,2,{"b":"c"}]})");
+	CHECK(json::serialize(static_cast<JsonNode *>(nullptr)).empty());
+	// A long document (its own parser) and a short one after it.
+	std::string big = "[\"" + std::string(100 * 1024, 'x') + "\"]";
+	auto large = json::parse(big);
+	REQUIRE(large.ok());
+	auto small = json::parse("[1]");
+	REQUIRE(small.ok());
+	CHECK(json::serialize(large->get()) == big);
+	CHECK(json::serialize(small->get()) == "[1]");
+	// Other threads have their own.
+	std::string fromThread;
+	std::thread t([&] { fromThread = json::serialize(json::parse(R"({"t": 1})")->get()); });
+	t.join();
+	CHECK(fromThread == R"({"t":1})");
+	CHECK(json::serialize(a->get()) == R"({"a":[1,2,{"b":"c"}]})");
 }

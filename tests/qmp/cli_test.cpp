@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // `cvm-launch qmp` as a process: exit codes 0/1/2 and what it prints, against
-// the replay of the real QEMU transcripts.
+// the replay of the real QEMU transcripts; `cvm-launch qmp record` end to end
+// against a real QEMU/TCG, its recordings replayed through the CLI again.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+
+#include <sys/stat.h>
+
+#include "cvm/common/file.h"
 #include "cvm/common/json.h"
 #include "cvm/qmp/replay.h"
 #include "test_support.h"
@@ -106,6 +112,12 @@ TEST_CASE("cvm-launch qmp: usage errors exit 2")
 		{ { "--socket", "/nonexistent/qmp.sock", "x", "{bad" }, "must be a JSON object" },
 		{ { "--socket", "/nonexistent/qmp.sock", "x", "[1]" }, "must be a JSON object" },
 		{ { "--socket", "/nonexistent/qmp.sock", "--timeout", "-1", "x" }, "--timeout must be" },
+		// Below 1 ms would round to 0 ms, which is "no timeout".
+		{ { "--socket", "/nonexistent/qmp.sock", "--timeout", "0.0004", "x" }, "from 0.001 (1 ms)" },
+		{ { "--socket", "/nonexistent/qmp.sock", "--timeout", "1e-9", "x" }, "--timeout must be" },
+		{ { "--socket", "/nonexistent/qmp.sock", "--timeout", "0", "x" }, "--timeout must be" },
+		{ { "--socket", "/nonexistent/qmp.sock", "--timeout", "nan", "x" }, "--timeout must be" },
+		{ { "--socket", "/nonexistent/qmp.sock", "--timeout", "86401", "x" }, "--timeout must be" },
 		{ { "--bogus" }, "Unknown option" },
 		{ { "record", "--listen", "/tmp/x" }, "are required" },
 	};
@@ -131,4 +143,127 @@ TEST_CASE("cvm-launch qmp: transport and protocol errors exit 2 with a clear mes
 	CHECK(eof.exitStatus == 2);
 	CHECK_THAT(eof.err, Catch::Contains("QEMU exited during start-up"));
 	CHECK(eof.out.empty());
+}
+
+TEST_CASE("cvm-launch qmp --timeout: 1 ms is accepted, and a timeout in ms is applied as such")
+{
+	// 0.001 passes the check: what fails is the socket, not the option.
+	auto ms = cli({ "--socket", "/nonexistent/qmp.sock", "--timeout", "0.001", "query-status" });
+	CHECK(ms.exitStatus == 2);
+	CHECK_THAT(ms.err, Catch::Contains("No such file"));
+	CHECK_THAT(ms.err, !Catch::Contains("--timeout"));
+
+	// A monitor that never answers: the command fails after 500 ms.
+	auto t = Transcript::parse(kGreeting + R"({"c2s": {"execute": "query-status"}}
+)", "silent.jsonl");
+	REQUIRE(t.ok());
+	ReplayOptions options;
+	options.closeAtEnd = false;
+	auto server = ReplayServer::start(std::move(*t), options);
+	REQUIRE(server.ok());
+	auto start = std::chrono::steady_clock::now();
+	auto r = cli({ "--socket", (*server)->socketPath(), "--timeout", "0.5", "query-status" });
+	CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
+	CHECK(r.exitStatus == 2);
+	CHECK_THAT(r.err, Catch::Contains("query-status: no reply from QEMU within 500 ms"));
+	CHECK((*server)->finish().ok());
+}
+
+namespace {
+
+const char *kQemu = "/usr/bin/qemu-system-x86_64";
+
+void waitForPath(const std::string &path)
+{
+	for (int i = 0; i < 400 && !g_file_test(path.c_str(), G_FILE_TEST_EXISTS); ++i)
+		g_usleep(25000);
+	REQUIRE(g_file_test(path.c_str(), G_FILE_TEST_EXISTS));
+}
+
+// Runs `cvm-launch qmp ARGS` through `cvm-launch qmp record` to QEMU's monitor;
+// returns the client's result, leaves the transcript in `out`.
+test::CommandResult recordThroughCli(const TempDir &dir, const std::string &monitor, const std::string &out,
+				     const std::vector<std::string> &args)
+{
+	std::string relay = dir.file("relay.sock");
+	std::string launch = test::buildPath("plugin/cvm-launch");
+	const char *argv[] = { launch.c_str(), "qmp", "record", "--listen", relay.c_str(), "--upstream",
+			       monitor.c_str(), "--out", out.c_str(), nullptr };
+	GError *raw = nullptr;
+	GObjectPtr<GSubprocess> recorder(g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDERR_PIPE, &raw));
+	GErrorPtr error(raw);
+	REQUIRE(recorder);
+	waitForPath(relay);
+	std::vector<std::string> client = { "--socket", relay, "--timeout", "20" };
+	client.insert(client.end(), args.begin(), args.end());
+	auto result = cli(client);
+	// The client left: the recorder writes the transcript and ends.
+	char *err = nullptr;
+	REQUIRE(g_subprocess_communicate_utf8(recorder.get(), nullptr, nullptr, nullptr, &err, nullptr));
+	std::string recorderErr = err ? err : "";
+	g_free(err);
+	INFO(recorderErr);
+	CHECK(g_subprocess_get_if_exited(recorder.get()));
+	CHECK(g_subprocess_get_exit_status(recorder.get()) == 0);
+	CHECK_FALSE(g_file_test(relay.c_str(), G_FILE_TEST_EXISTS)); // the relay socket is removed
+	return result;
+}
+
+} // namespace
+
+TEST_CASE("cvm-launch qmp record: real QEMU sessions recorded through the CLI replay through the CLI")
+{
+	test::requireExecutable(kQemu);
+	auto dir = TempDir::create("cvmt-qmp-clirec-");
+	REQUIRE(dir.ok());
+	std::string monitor = dir->file("qemu.sock");
+	std::string spec = "unix:" + monitor + ",server=on,wait=off";
+	const char *argv[] = { kQemu, "-machine", "q35", "-accel", "tcg", "-S", "-display", "none", "-nodefaults",
+			       "-m", "64", "-qmp", spec.c_str(), nullptr };
+	GObjectPtr<GSubprocess> qemu(g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDERR_SILENCE, nullptr));
+	REQUIRE(qemu);
+	waitForPath(monitor);
+	const std::string password = "aHVudGVyMi1ub3QtaW4tdGhlLWZpbGU=";
+	struct Session {
+		std::vector<std::string> args;
+		std::string out;
+	} sessions[] = {
+		{ { "query-status" }, R"("prelaunch")" },
+		{ { "object-add", R"({"qom-type": "secret", "id": "sec0", "format": "base64", "data": ")" + password + "\"}" },
+		  "{}" },
+	};
+	int n = 0;
+	for (const auto &s : sessions) {
+		INFO(s.args[0]);
+		std::string file = dir->file("session" + std::to_string(++n) + ".jsonl");
+		auto live = recordThroughCli(*dir, monitor, file, s.args);
+		INFO(live.err);
+		CHECK(live.exitStatus == 0);
+		CHECK_THAT(live.out, Catch::Contains(s.out));
+
+		struct stat st;
+		REQUIRE(stat(file.c_str(), &st) == 0);
+		CHECK((st.st_mode & 0777) == 0600);
+		auto text = readTextFile(file);
+		REQUIRE(text.ok());
+		CHECK_THAT(*text, Catch::Contains(s.args[0]) && Catch::Contains(R"("QMP")"));
+		CHECK_THAT(*text, !Catch::Contains(password));
+
+		// The same command against the replay of the recording: the same answer.
+		auto transcript = Transcript::load(file);
+		REQUIRE(transcript.ok());
+		CHECK(transcript->clientMessages() == 2); // qmp_capabilities and the command
+		auto server = ReplayServer::start(std::move(*transcript));
+		REQUIRE(server.ok());
+		std::vector<std::string> args = { "--socket", (*server)->socketPath() };
+		args.insert(args.end(), s.args.begin(), s.args.end());
+		auto replayed = cli(args);
+		INFO(replayed.err);
+		CHECK(replayed.exitStatus == 0);
+		CHECK(replayed.out == live.out);
+		CHECK((*server)->finish().ok());
+	}
+	CHECK_THAT(readTextFile(dir->file("session2.jsonl")).value(), Catch::Contains(R"("data":"<redacted>")"));
+	g_subprocess_force_exit(qemu.get());
+	g_subprocess_wait(qemu.get(), nullptr, nullptr);
 }

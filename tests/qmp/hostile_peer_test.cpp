@@ -6,6 +6,7 @@
 // hang.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <functional>
 #include <thread>
 
@@ -17,115 +18,16 @@
 #include "cvm/qmp/sync_client.h"
 #include "cvm/qmp/unix_socket.h"
 #include "cvm/qmp/wire.h"
+#include "scripted_peer.h"
 #include "test_support.h"
 
 using namespace cvm;
 using namespace cvm::qmp;
 using namespace std::chrono_literals;
+using cvm::test::kGreeting;
+using cvm::test::Peer;
 
 namespace {
-
-const std::string kGreeting =
-	R"({"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "test"}, "capabilities": ["oob"]}})"
-	"\r\n";
-
-// The server end of a socketpair, played by a script on its own thread.
-class Peer
-{
-public:
-	using Script = std::function<void(Peer &)>;
-
-	explicit Peer(Script script)
-	{
-		int fds[2];
-		REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
-		fd_ = fds[0];
-		clientFd_ = UniqueFd(fds[1]);
-		thread_ = std::thread([this, script = std::move(script)] {
-			script(*this);
-			::shutdown(fd_, SHUT_RDWR);
-		});
-	}
-	~Peer()
-	{
-		stop_ = true;
-		::shutdown(fd_, SHUT_RDWR);
-		thread_.join();
-		::close(fd_);
-	}
-
-	UniqueFd takeClientFd() { return std::move(clientFd_); }
-
-	void send(std::string_view bytes)
-	{
-		while (!bytes.empty()) {
-			ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-			if (n <= 0)
-				return;
-			bytes.remove_prefix(static_cast<size_t>(n));
-		}
-	}
-	void drip(std::string_view bytes, std::chrono::microseconds pause)
-	{
-		for (char c : bytes) {
-			if (stop_)
-				return;
-			send(std::string_view(&c, 1));
-			std::this_thread::sleep_for(pause);
-		}
-	}
-	// The next client message, or null at EOF.
-	JsonNodePtr receive()
-	{
-		for (;;) {
-			std::optional<Frame> frame;
-			size_t used = buffer_.empty() ? 0 : splitter_.consume(buffer_, frame);
-			buffer_.erase(0, used);
-			if (frame && !frame->isError())
-				return json::parse(frame->text).value();
-			if (used > 0)
-				continue;
-			char chunk[4096];
-			ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-			if (n <= 0)
-				return nullptr;
-			buffer_.append(chunk, static_cast<size_t>(n));
-		}
-	}
-	// The id of the next client message ("" at EOF).
-	std::string receiveId()
-	{
-		JsonNodePtr m = receive();
-		if (!m)
-			return {};
-		JsonNode *id = messageId(json_node_get_object(m.get()));
-		return id ? json_node_get_string(id) : "";
-	}
-	void reply(const std::string &id, const std::string &value = "{}")
-	{
-		send("{\"return\": " + value + ", \"id\": \"" + id + "\"}\r\n");
-	}
-	// Greeting, then the reply to qmp_capabilities.
-	void handshake()
-	{
-		send(kGreeting);
-		reply(receiveId());
-	}
-	// Blocks until the client closes its end.
-	void waitForEof()
-	{
-		while (receive()) {
-		}
-	}
-
-private:
-	int fd_ = -1;
-	UniqueFd clientFd_;
-	std::thread thread_;
-	std::atomic<bool> stop_{ false };
-	JsonSplitter splitter_;
-	std::string buffer_;
-};
 
 Result<std::unique_ptr<SyncClient>> connectTo(Peer &peer, Milliseconds timeout = 3s, ClientOptions options = {})
 {
@@ -291,6 +193,7 @@ TEST_CASE("slow drip: one byte at a time still makes a conversation")
 	auto r = (*qmp)->execute("stop", nullptr, 10s);
 	REQUIRE(r.ok());
 	CHECK(json_node_get_int(r->get()) == 7);
+	// Already received (before the reply): no wait needed.
 	auto stop = (*qmp)->waitForEvent("STOP", 0ms);
 	REQUIRE(stop.ok());
 	CHECK(stop->seconds == 1);
@@ -422,16 +325,23 @@ TEST_CASE("a listening peer on a path: connect, negotiate, timeout of a command 
 	std::string path = dir->file("qmp.sock");
 	auto listener = listenUnixSocket(path);
 	REQUIRE(listener.ok());
+	// Catch's assertions are not thread-safe: the server thread only records
+	// what happened, the main thread checks it.
+	std::atomic<bool> accepted{ false }, capabilitiesReceived{ false };
 	std::thread server([&] {
 		GObjectPtr<GSocket> s(g_socket_accept(listener->get(), nullptr, nullptr));
-		REQUIRE(s);
+		if (!s)
+			return;
+		accepted = true;
 		auto send = [&](const std::string &b) {
 			g_socket_send(s.get(), b.data(), b.size(), nullptr, nullptr);
 		};
 		send(kGreeting);
 		char buf[4096];
 		gssize n = g_socket_receive(s.get(), buf, sizeof(buf), nullptr, nullptr);
-		REQUIRE(n > 0);
+		if (n <= 0)
+			return;
+		capabilitiesReceived = true;
 		send("{\"return\": {}, \"id\": \"cvm-1\"}\r\n");
 		// Never answer the next command, wait for the client to go.
 		while (g_socket_receive(s.get(), buf, sizeof(buf), nullptr, nullptr) > 0) {
@@ -449,4 +359,109 @@ TEST_CASE("a listening peer on a path: connect, negotiate, timeout of a command 
 		CHECK((*qmp)->state() == ConnectionState::Running);
 	}
 	server.join();
+	CHECK(accepted);
+	CHECK(capabilitiesReceived);
+}
+
+namespace {
+
+std::string eventLine(int seq, size_t padding)
+{
+	return "{\"event\": \"FLOOD\", \"data\": {\"seq\": " + std::to_string(seq) + ", \"pad\": \"" +
+	       std::string(padding, 'x') + "\"}, \"timestamp\": {\"seconds\": 1, \"microseconds\": 0}}\r\n";
+}
+
+int64_t seqOf(const Event &e)
+{
+	return json::getInt(json_node_get_object(e.data.get()), "seq").value();
+}
+
+} // namespace
+
+TEST_CASE("a flood of big events is held to the event buffer's byte budget, oldest dropped")
+{
+	constexpr int kEvents = 200;
+	constexpr size_t kPad = 20 * 1024;
+	Peer peer([](Peer &p) {
+		p.handshake();
+		std::string id = p.receiveId();
+		for (int i = 0; i < kEvents; ++i)
+			p.send(eventLine(i, kPad));
+		// One event bigger than the whole buffer: never kept.
+		p.send(eventLine(kEvents, 300 * 1024));
+		p.reply(id);
+		p.waitForEof();
+	});
+	auto qmp = connectTo(peer);
+	REQUIRE(qmp.ok());
+	EventBufferLimits limits;
+	limits.maxBytes = 256 * 1024;
+	(*qmp)->setEventBufferLimits(limits);
+	REQUIRE((*qmp)->execute("query-status", nullptr, 10s).ok());
+	CHECK((*qmp)->bufferedEventBytes() <= limits.maxBytes);
+	CHECK((*qmp)->bufferedEventBytes() > limits.maxBytes - 2 * (kPad + 200));
+	auto events = (*qmp)->takeEvents();
+	INFO(events.size() << " kept, " << (*qmp)->droppedEvents() << " dropped");
+	REQUIRE(events.size() >= 10);
+	CHECK(events.size() < 13);
+	CHECK((*qmp)->droppedEvents() == kEvents + 1 - events.size());
+	// The newest that fit are kept, in order.
+	for (size_t i = 0; i < events.size(); ++i)
+		CHECK(seqOf(events[i]) == int64_t(kEvents - events.size() + i));
+	CHECK((*qmp)->bufferedEventBytes() == 0);
+	// The connection is still up.
+	CHECK((*qmp)->state() == ConnectionState::Running);
+}
+
+TEST_CASE("the event buffer's count limit keeps the newest events")
+{
+	Peer peer([](Peer &p) {
+		p.handshake();
+		std::string id = p.receiveId();
+		for (int i = 0; i < 50; ++i)
+			p.send(eventLine(i, 0));
+		p.reply(id);
+		p.waitForEof();
+	});
+	auto qmp = connectTo(peer);
+	REQUIRE(qmp.ok());
+	EventBufferLimits limits;
+	limits.maxEvents = 10;
+	(*qmp)->setEventBufferLimits(limits);
+	REQUIRE((*qmp)->execute("query-status", nullptr, 10s).ok());
+	CHECK((*qmp)->droppedEvents() == 40);
+	// Lowering the limits applies at once.
+	limits.maxEvents = 5;
+	(*qmp)->setEventBufferLimits(limits);
+	CHECK((*qmp)->droppedEvents() == 45);
+	CHECK((*qmp)->bufferedEventBytes() == 5 * (eventLine(0, 0).size() - 2) + 5); // seq 45..49
+	// waitForEvent takes the oldest kept one.
+	auto first = (*qmp)->waitForEvent("FLOOD", 0ms);
+	REQUIRE(first.ok());
+	CHECK(seqOf(*first) == 45);
+	CHECK(first->wireSize == eventLine(45, 0).size() - 2);
+	CHECK((*qmp)->takeEvents().size() == 4);
+	CHECK((*qmp)->bufferedEventBytes() == 0);
+}
+
+TEST_CASE("waitForEvent with 0 ms does not wait for an event that has not arrived")
+{
+	Peer peer([](Peer &p) {
+		p.handshake();
+		p.waitForEof();
+	});
+	auto qmp = connectTo(peer);
+	REQUIRE(qmp.ok());
+	within(1s, [&] {
+		auto e = (*qmp)->waitForEvent("SHUTDOWN", 0ms);
+		REQUIRE_FALSE(e.ok());
+		CHECK(e.error().code() == ErrorCode::Timeout);
+		CHECK(e.error().message() == "no SHUTDOWN event has arrived");
+	});
+	within(2s, [&] {
+		auto e = (*qmp)->waitForEvent("SHUTDOWN", 100ms);
+		REQUIRE_FALSE(e.ok());
+		CHECK(e.error().code() == ErrorCode::Timeout);
+		CHECK(e.error().message() == "no SHUTDOWN event within 100 ms");
+	});
 }

@@ -5,7 +5,10 @@
 // EOF), and the sev-guest-under-TCG start-up abort reported with the signal.
 #include <catch2/catch.hpp>
 
+#include <csignal>
+
 #include <glib.h>
+#include <sys/wait.h>
 
 #include "cvm/common/file.h"
 #include "cvm/common/json.h"
@@ -169,6 +172,38 @@ TEST_CASE("real QEMU: sev-guest under TCG aborts after the greeting, reported wi
 	CHECK(qmp.error().code() == ErrorCode::Disconnected);
 	CHECK_THAT(qmp.error().message(), Catch::Contains("QEMU exited during start-up"));
 	CHECK_THAT(qmp.error().message(), Catch::Contains("killed by signal 6 (Aborted)"));
+}
+
+TEST_CASE("real QEMU: the same abort through ClientOptions::pid (a child we did not start with GSubprocess)")
+{
+	test::requireExecutable(kQemu);
+	auto dir = TempDir::create("cvmt-qmp-qemu-");
+	REQUIRE(dir.ok());
+	std::string socket = dir->file("qmp.sock"), spec = "unix:" + socket + ",server=on,wait=off";
+	const char *argv[] = { kQemu, "-machine", "q35,confidential-guest-support=sev0", "-accel", "tcg", "-S",
+			       "-display", "none", "-nodefaults", "-m", "64", "-object",
+			       "sev-guest,id=sev0,cbitpos=47,reduced-phys-bits=1", "-qmp", spec.c_str(), nullptr };
+	GPid pid = 0;
+	GError *raw = nullptr;
+	REQUIRE(g_spawn_async(nullptr, const_cast<char **>(argv), nullptr,
+			      GSpawnFlags(G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL), nullptr, nullptr,
+			      &pid, &raw));
+	GErrorPtr error(raw);
+	ClientOptions options;
+	options.waitForSocket = true;
+	options.pid = pid;
+	auto qmp = SyncClient::connect(socket, 20s, options);
+	REQUIRE_FALSE(qmp.ok());
+	INFO(qmp.error().message());
+	CHECK(qmp.error().code() == ErrorCode::Disconnected);
+	// (", core dumped" may follow, depending on RLIMIT_CORE.)
+	CHECK_THAT(qmp.error().message(),
+		   Catch::StartsWith("QEMU exited during start-up (killed by signal 6 (Aborted)"));
+	// Not reaped by the client: ours to collect.
+	int status = 0;
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status));
+	CHECK(WTERMSIG(status) == SIGABRT);
 }
 
 TEST_CASE("real QEMU: a process that exits before creating its socket stops the wait")

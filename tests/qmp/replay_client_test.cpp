@@ -264,3 +264,38 @@ TEST_CASE("transcripts survive a serialize/parse round trip")
 	REQUIRE_FALSE(bad.ok());
 	CHECK_THAT(bad.error().message(), Catch::StartsWith("bad.jsonl:2:"));
 }
+
+TEST_CASE("our own recording (tests/data): a secret object, cont/stop with events, quit")
+{
+	auto t = Transcript::load(test::testData("qmp/secret-object-lifecycle.jsonl"));
+	REQUIRE(t.ok());
+	auto server = serve(std::move(*t));
+	auto qmp = SyncClient::connect(server->socketPath(), 5s);
+	REQUIRE(qmp.ok());
+	CHECK((*qmp)->greeting().version.package == "Debian 1:7.2+dfsg-7+deb12u18+b3");
+	// The secret was redacted when recorded: any value replays.
+	JsonObjectPtr secret(json_object_new());
+	json_object_set_string_member(secret.get(), "qom-type", "secret");
+	json_object_set_string_member(secret.get(), "id", "luks0");
+	json_object_set_string_member(secret.get(), "format", "raw");
+	json_object_set_string_member(secret.get(), "data", "a different secret");
+	CHECK((*qmp)->execute("object-add", secret.get()).ok());
+	auto status = [&] {
+		auto r = (*qmp)->execute("query-status");
+		REQUIRE(r.ok());
+		return json::getString(json_node_get_object(r->get()), "status").value();
+	};
+	CHECK(status() == "prelaunch");
+	REQUIRE((*qmp)->execute("cont").ok());
+	CHECK((*qmp)->waitForEvent("RESUME", 0ms).ok()); // it came before cont's reply
+	CHECK(status() == "running");
+	REQUIRE((*qmp)->execute("stop").ok());
+	CHECK((*qmp)->waitForEvent("STOP", 0ms).ok());
+	REQUIRE((*qmp)->execute("quit").ok());
+	auto shutdown = (*qmp)->waitForEvent("SHUTDOWN", 0ms);
+	REQUIRE(shutdown.ok());
+	CHECK(shutdown->dataString("reason") == "host-qmp-quit");
+	auto eof = (*qmp)->waitForEvent("NEVER", 5s);
+	CHECK(eof.error().code() == ErrorCode::Disconnected);
+	CHECK(server->finish().ok());
+}

@@ -146,6 +146,32 @@ TEST_CASE("commands round-trip through buildCommand and parseCommand")
 	CHECK(parseCommand(oob->get(), true)->oob);
 }
 
+TEST_CASE("buildCommand writes exactly what json-glib makes of the same object")
+{
+	// The reference: a JsonObject in the same member order, serialized.
+	auto reference = [](std::string_view name, JsonObject *arguments, JsonNode *id, bool oob) {
+		JsonObjectPtr o(json_object_new());
+		json_object_set_string_member(o.get(), oob ? "exec-oob" : "execute", std::string(name).c_str());
+		if (arguments)
+			json_object_set_object_member(o.get(), "arguments", json_object_ref(arguments));
+		if (id)
+			json_object_set_member(o.get(), "id", json_node_copy(id));
+		return json::serialize(o.get());
+	};
+	json::ObjectBuilder args;
+	args.setString("qom-type", "secret").setString("data", "a \"quoted\" \\ value\n").setInt("n", -3);
+	JsonNodePtr ids[] = { nullptr, json::stringNode("cvm-12"), json::stringNode("with \"quote\""),
+			      json::parse("42").value(), json::parse(R"({"a": [1]})").value() };
+	for (const char *name : { "query-status", "sev-inject-launch-secret", "x-debug.cmd:1", "bad\"name", "n\u00e4me" })
+		for (JsonObject *arguments : { static_cast<JsonObject *>(nullptr), args.object() })
+			for (const auto &id : ids)
+				for (bool oob : { false, true }) {
+					std::string expected = reference(name, arguments, id.get(), oob);
+					INFO(expected);
+					CHECK(buildCommand(name, arguments, id.get(), oob) == expected);
+				}
+}
+
 TEST_CASE("replies and events round-trip, ids of any type are kept")
 {
 	auto id = json::parse(R"({"k": [1, "two", null]})");

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <csignal>
 #include <cstdlib>
+#include <stdexcept>
 
 #include <glib.h>
 #include <sys/select.h>
@@ -45,20 +46,30 @@ std::string sourcePath(std::string_view rel)
 	return envOr("CVM_SOURCE_ROOT", ".") + "/" + std::string(rel);
 }
 
+void skipTestCase(const std::string &reason)
+{
+	fprintf(stderr, "%s%s\n", kSkipPrefix, reason.c_str());
+	throw Skipped{ reason };
+}
+
 void requireFixtures()
 {
-	if (!g_file_test(fixture("").c_str(), G_FILE_TEST_IS_DIR)) {
-		fprintf(stderr, "SKIP: shared fixtures not found at %s\n", fixture("").c_str());
-		exit(77);
-	}
+	std::string dir = fixture("");
+	if (g_file_test(dir.c_str(), G_FILE_TEST_IS_DIR))
+		return;
+	const char *required = g_getenv("CVM_REQUIRE_FIXTURES");
+	if (required && *required && std::string_view(required) != "0")
+		// Not a skip: a failure of this test case (Catch reports the message).
+		throw std::runtime_error("the shared fixtures are not at " + dir +
+					 " and CVM_REQUIRE_FIXTURES is set (CI has them: ../shared/fixtures "
+					 "next to the source tree, or CVM_FIXTURES / -Dshared_fixtures)");
+	skipTestCase("shared fixtures not found at " + dir);
 }
 
 void requireExecutable(const std::string &path)
 {
-	if (access(path.c_str(), X_OK) != 0) {
-		fprintf(stderr, "SKIP: %s is not installed\n", path.c_str());
-		exit(77);
-	}
+	if (access(path.c_str(), X_OK) != 0)
+		skipTestCase(path + " is not installed");
 }
 
 Bytes readFixture(std::string_view rel)

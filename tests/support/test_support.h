@@ -19,10 +19,23 @@ std::string testData(std::string_view rel);
 std::string buildPath(std::string_view rel);
 std::string sourcePath(std::string_view rel);
 
-// Exits with 77 (meson: skipped) and a reason when the shared fixtures are absent.
+// Skipping, per test case: skipTestCase() ends the current TEST_CASE (an
+// exception our Catch main recognises); the program's other cases still run,
+// and it exits 77 (meson: skipped) when something was skipped and nothing
+// failed. Call these only from within a TEST_CASE, on the test's thread.
+[[noreturn]] void skipTestCase(const std::string &reason);
+// Skips the test case when the shared fixtures are absent, unless
+// CVM_REQUIRE_FIXTURES is set (not "0"): then their absence is a failure.
+// scripts/test sets it, because CI has them.
 void requireFixtures();
-// Exits with 77 when `path` is not executable (a tool not installed here).
+// Skips the test case when `path` is not executable (a tool not installed here).
 void requireExecutable(const std::string &path);
+
+// What skipTestCase() throws (Catch reports it; the main makes it exit 77).
+struct Skipped {
+	std::string reason;
+};
+constexpr const char *kSkipPrefix = "SKIP: ";
 
 Bytes readFixture(std::string_view rel);
 

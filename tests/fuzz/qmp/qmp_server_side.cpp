@@ -3,10 +3,12 @@
 // What a QMP server (the replay server, the simulator) does with client
 // bytes: frame them QEMU-style (single quotes allowed, resynchronisation
 // after garbage), check each request the way QEMU does (parseCommand), and
-// build the replies; plus the transcript parser on the same bytes read as a
-// .jsonl text. The first byte picks the chunk size and whether OOB is on.
+// build the replies (buildCommand checked against json-glib's own output),
+// redact as the recorder does; plus the transcript parser on the same bytes
+// read as a .jsonl text. The first byte picks the chunk size and whether OOB is on.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string_view>
 
 #include "cvm/common/json.h"
@@ -38,7 +40,19 @@ void serve(const Frame &frame, bool oob)
 	JsonObject *args = command->arguments ? json_node_get_object(command->arguments.get()) : nullptr;
 	bool sensitive = isSensitiveCommand(command->name, args);
 	(void)loggableCommand(command->name, args, command->id.get(), sensitive);
-	(void)buildCommand(command->name, args, command->id.get(), command->oob);
+	// Oracle: buildCommand's direct writing is byte for byte json-glib's.
+	std::string built = buildCommand(command->name, args, command->id.get(), command->oob);
+	JsonObjectPtr reference(json_object_new());
+	json_object_set_string_member(reference.get(), command->oob ? "exec-oob" : "execute", command->name.c_str());
+	if (args)
+		json_object_set_object_member(reference.get(), "arguments", json_object_ref(args));
+	if (command->id)
+		json_object_set_member(reference.get(), "id", json_node_copy(command->id.get()));
+	if (built != json::serialize(reference.get()))
+		abort();
+	// The recorder's redaction of what a client sent.
+	if (JsonNodePtr redacted = redactSensitiveArguments(json_node_get_object(node->get())))
+		(void)json::serialize(redacted.get());
 	if (command->id)
 		(void)idKey(command->id.get());
 	(void)frameServerMessage(buildReturn(command->arguments.get(), command->id.get()));

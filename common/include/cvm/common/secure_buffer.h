@@ -57,6 +57,14 @@ private:
 	bool locked_ = false;
 };
 
+namespace detail {
+// Test seam: when set, called by every release with the buffer's whole pages
+// right after they were wiped and before they are unlocked and unmapped, so a
+// test can see that freeing wipes. Not for production code.
+using SecureReleaseObserver = void (*)(const uint8_t *pages, size_t size, bool locked);
+void setSecureReleaseObserver(SecureReleaseObserver observer);
+} // namespace detail
+
 // Wipes a plain buffer that held secret bytes (e.g. a std::string read from a
 // file before it was moved into a SecureBuffer).
 void secureWipe(void *data, size_t size);

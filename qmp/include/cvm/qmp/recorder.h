@@ -15,6 +15,12 @@
 // the proxy saw them, so events land between the commands they came between.
 // The first line is a meta line (upstream, recorder); when QEMU closes the
 // connection a note says so; the last line is a meta line with how it ended.
+//
+// Secrets are never written down: the arguments of commands that carry one
+// (wire.h isSensitiveCommand: sev-inject-launch-secret, object-add of a
+// secret) are recorded as "<redacted>", which the replay server accepts as
+// any value, and raw client input that may hold one is left out (a note says
+// so). Transcript::save writes the file 0600.
 #pragma once
 
 #include <string>

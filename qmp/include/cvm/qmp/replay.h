@@ -14,10 +14,12 @@
 // recorded between commands arrive at the same point of the conversation;
 // at a client line it waits for the next client message and compares it with
 // the recorded one:
-// - c2s: as JSON, member order and the "id" member ignored. Replies carry the
-//   id the client really used for the command they answer (matched through
-//   the recorded ids; a reply recorded without id answers the oldest
-//   recorded id-less command), so clients with their own id scheme replay;
+// - c2s: as JSON, member order and the "id" member ignored; a recorded
+//   "<redacted>" (a secret the recorder left out, wire.h kRedacted) matches
+//   any value. Replies carry the id the client really used for the command
+//   they answer (matched through the recorded ids; a reply recorded without
+//   id answers the oldest recorded id-less command), so clients with their
+//   own id scheme replay;
 // - c2s_raw: byte for byte.
 // The first difference ends the replay: the client gets an error reply naming
 // it and the connection closes; finish() returns the failure with file:line.

@@ -67,6 +67,9 @@ struct Event {
 	JsonNodePtr data;          // the "data" member, or null when absent
 	int64_t seconds = -1;      // timestamp (QEMU sends -1/-1 when the clock failed)
 	int64_t microseconds = -1;
+	// Bytes of the message it arrived in (0 when not from the wire): what
+	// buffering it costs, for SyncClient's event budget.
+	size_t wireSize = 0;
 
 	Event clone() const;
 	// Member of "data" as a string ("" when absent), e.g. SHUTDOWN's "reason".
@@ -147,5 +150,12 @@ std::string loggableCommand(std::string_view name, JsonObject *arguments, JsonNo
 			    bool sensitive);
 
 constexpr std::string_view kRedacted = "<redacted>";
+
+// For writing a client message down (the recorder): when it is a sensitive
+// command with arguments, a copy in which every member of "arguments" is
+// "<redacted>" except those that only say what it acts on ("qom-type", "id");
+// null otherwise (nothing to hide). The replay server takes "<redacted>" in a
+// transcript for "any value".
+JsonNodePtr redactSensitiveArguments(JsonObject *message);
 
 } // namespace cvm::qmp
