@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -68,6 +69,19 @@ public:
 		return true;
 	}
 
+	// fork(): memory locks are not inherited, so the child's copies of the
+	// pooled pages are unlocked; it must not hand them out as locked. The
+	// mutex is held across fork so that the child's copy is consistent.
+	void beforeFork() { mutex_.lock(); }
+	void afterForkParent() { mutex_.unlock(); }
+	void afterForkChild()
+	{
+		for (const Page &page : free_)
+			munmap(page.data, size_t(sysconf(_SC_PAGESIZE)));
+		free_.clear();
+		mutex_.unlock();
+	}
+
 private:
 	std::mutex mutex_;
 	std::vector<Page> free_;
@@ -76,7 +90,12 @@ private:
 PagePool &pagePool()
 {
 	// Never destroyed: buffers may be released by static destructors.
-	static PagePool *pool = new PagePool;
+	static PagePool *pool = [] {
+		auto *p = new PagePool;
+		pthread_atfork([] { pagePool().beforeFork(); }, [] { pagePool().afterForkParent(); },
+			       [] { pagePool().afterForkChild(); });
+		return p;
+	}();
 	return *pool;
 }
 
