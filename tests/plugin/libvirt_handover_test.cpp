@@ -56,8 +56,7 @@ std::string between(const std::string &s, const std::string &open, const std::st
 
 [[noreturn]] void skip(const std::string &why)
 {
-	fprintf(stderr, "SKIP: %s\n", why.c_str());
-	exit(77);
+	test::libvirtUnavailable(why);
 }
 
 // The shim's platform state dir; exits 77 saying what is missing.

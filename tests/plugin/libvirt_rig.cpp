@@ -36,24 +36,18 @@ std::string firstLine(const std::string &s)
 // The shim's platform state dir, or exit 77 saying what is missing.
 std::string shimPlatform()
 {
-	if (virsh({ "version" }).exitStatus != 0) {
-		fprintf(stderr, "SKIP: no libvirtd (scripts/test-services start)\n");
-		exit(77);
-	}
+	if (auto v = virsh({ "version" }); v.exitStatus != 0)
+		test::libvirtUnavailable("no libvirtd answers (scripts/test-services start): " + v.err);
 	auto build = readTextFile(std::string(kServicesState) + "/hook-build");
 	const char *root = getenv("CVM_BUILD_ROOT");
-	if (!build || !root || firstLine(*build) != root) {
-		fprintf(stderr, "SKIP: the hook wrapper does not run this build's hook\n");
-		exit(77);
-	}
+	if (!build || !root || firstLine(*build) != root)
+		test::libvirtUnavailable("the hook wrapper does not run this build's hook");
 	std::string emulator = between(virsh({ "domcapabilities" }).out, "<path>", "</path>");
 	auto config = run({ emulator, "--cvm-sev-shim-config" });
 	std::string dir = between(config.out, "state-dir=", "\n");
-	if (config.exitStatus != 0 || dir.empty()) {
-		fprintf(stderr, "SKIP: libvirtd's default emulator %s is not cvm-sev-shim "
-				"(CVM_TEST_SEV_SHIM=1 scripts/test-services start BUILDDIR)\n", emulator.c_str());
-		exit(77);
-	}
+	if (config.exitStatus != 0 || dir.empty())
+		test::libvirtUnavailable("libvirtd's default emulator " + emulator +
+					 " is not cvm-sev-shim (CVM_TEST_SEV_SHIM=1 scripts/test-services start BUILDDIR)");
 	return dir;
 }
 

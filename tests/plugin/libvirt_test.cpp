@@ -30,17 +30,14 @@ test::CommandResult virsh(std::vector<std::string> args, std::string_view input 
 void requireLibvirtd()
 {
 	auto v = virsh({ "version" });
-	if (v.exitStatus != 0) {
-		fprintf(stderr, "SKIP: no libvirtd at %s (scripts/test-services start): %s\n", kUri, v.err.c_str());
-		exit(77);
-	}
+	if (v.exitStatus != 0)
+		test::libvirtUnavailable(std::string("no libvirtd at ") + kUri + " (scripts/test-services start): " + v.err);
 	auto build = readTextFile("/run/cvm-test-services/hook-build");
 	const char *root = getenv("CVM_BUILD_ROOT");
-	if (!build || !root || build->substr(0, build->find('\n')) != root) {
-		fprintf(stderr, "SKIP: the libvirt hook wrapper does not run this build's hook "
-				"(run scripts/test-services start %s)\n", root ? root : "BUILDDIR");
-		exit(77);
-	}
+	if (!build || !root || build->substr(0, build->find('\n')) != root)
+		test::libvirtUnavailable(std::string("the libvirt hook wrapper does not run this build's hook "
+						     "(run scripts/test-services start ") +
+					 (root ? root : "BUILDDIR") + ")");
 }
 
 struct Domain {

@@ -66,6 +66,29 @@ void requireFixtures()
 	skipTestCase("shared fixtures not found at " + dir);
 }
 
+bool libvirtRequired()
+{
+	for (const char *name : { "CVM_TEST_SEV_SHIM", "CI" }) {
+		const char *v = g_getenv(name);
+		if (v && *v && std::string_view(v) != "0" && std::string_view(v) != "false")
+			return true;
+	}
+	return false;
+}
+
+void libvirtUnavailable(const std::string &why)
+{
+	if (libvirtRequired()) {
+		std::fprintf(stderr, "FAIL: %s (CVM_TEST_SEV_SHIM or CI is set: the libvirt suites must run)\n",
+			     why.c_str());
+		std::fflush(stderr);
+		std::_Exit(1);
+	}
+	std::fprintf(stderr, "SKIP: %s\n", why.c_str());
+	std::fflush(stderr);
+	std::_Exit(77);
+}
+
 void requireExecutable(const std::string &path)
 {
 	if (access(path.c_str(), X_OK) != 0)

@@ -31,6 +31,15 @@ void requireFixtures();
 // Skips the test case when `path` is not executable (a tool not installed here).
 void requireExecutable(const std::string &path);
 
+// The libvirt suites need scripts/test-services' libvirtd (with this build's
+// hook and, for SEV, cvm-sev-shim as its default emulator). Without it they
+// skip (exit 77), unless this run must test under libvirtd — CVM_TEST_SEV_SHIM
+// or CI set (scripts/test exports the first when it starts libvirtd): then
+// the whole program fails (exit 1), so a libvirtd that hung or was never
+// started cannot turn the suite into silent skips.
+bool libvirtRequired();
+[[noreturn]] void libvirtUnavailable(const std::string &why);
+
 // What skipTestCase() throws (Catch reports it; the main makes it exit 77).
 struct Skipped {
 	std::string reason;

@@ -32,10 +32,8 @@ test::CommandResult virsh(std::vector<std::string> args)
 void requireLibvirtd()
 {
 	auto v = virsh({ "version" });
-	if (v.exitStatus != 0) {
-		fprintf(stderr, "SKIP: no libvirtd at %s (scripts/test-services start): %s\n", kUri, v.err.c_str());
-		exit(77);
-	}
+	if (v.exitStatus != 0)
+		test::libvirtUnavailable(std::string("no libvirtd at ") + kUri + " (scripts/test-services start): " + v.err);
 }
 
 struct TdDomain {
