@@ -11,11 +11,6 @@ namespace cvm::plugin {
 
 namespace {
 
-std::chrono::nanoseconds monotonicNow()
-{
-	return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch());
-}
-
 std::string hex32(uint32_t v)
 {
 	char buf[16];
@@ -34,6 +29,41 @@ Result<attest::LaunchResponse> checkPolicy(attest::LaunchResponse response, std:
 }
 
 } // namespace
+
+namespace detail {
+
+std::chrono::nanoseconds monotonicNow()
+{
+	return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch());
+}
+
+void rollBack(LaunchOutcome &out, bool started, const std::function<Status()> &destroy,
+	      const std::function<Status(std::string_view, std::string_view)> &end, LaunchJournal &journal,
+	      std::string_view guest)
+{
+	if (started) {
+		if (auto st = destroy(); st.ok())
+			out.destroyed = true;
+		else
+			out.rollbackErrors.push_back(st.error().withContext("destroying " + std::string(guest)));
+	}
+	if (!out.launchId.empty()) {
+		if (auto st = end(out.launchId, out.describe()); st.ok())
+			out.voided = true;
+		else
+			out.rollbackErrors.push_back(st.error().withContext("voiding the launch at the attestation server"));
+	}
+	// While the guest may still exist its record stays: the next run (or the
+	// hook's release end, once libvirt stops it) still finds the launch.
+	if (!started || out.destroyed)
+		journal.clear();
+	else
+		out.recordKept = true;
+	for (const auto &e : out.rollbackErrors)
+		g_warning("rollback: %s", e.message().c_str());
+}
+
+} // namespace detail
 
 std::string_view launchStepName(LaunchStep step)
 {
@@ -78,50 +108,22 @@ std::string LaunchOutcome::describe() const
 
 LaunchStateMachine::LaunchStateMachine(LaunchBackend &backend, AttestationService &as, LaunchJournal &journal,
 				       LaunchOptions options)
-	: backend_(backend), as_(as), journal_(journal), options_(options), clock_(monotonicNow)
+	: backend_(backend), as_(as), journal_(journal), options_(options), clock_(detail::monotonicNow)
 {
 }
 
-// Runs one step, times it, records it and tells the listener.
 template<typename F>
 auto LaunchStateMachine::step(LaunchStep which, F &&body) -> decltype(body())
 {
-	auto begin = clock_();
-	std::optional<Error> stop = interrupted_ ? interrupted_() : std::nullopt;
-	auto result = stop ? decltype(body())(std::move(*stop)) : body();
-	StepTiming t{ which, clock_() - begin, result.ok() };
-	current_->steps.push_back(t);
-	if (!result.ok()) {
-		current_->failedStep = which;
-		current_->error = result.error();
-	}
-	if (listener_)
-		listener_(t, result.ok() ? nullptr : &result.error());
-	return result;
+	return detail::runStep(*current_, which, clock_, listener_, interrupted_, std::forward<F>(body));
 }
 
 void LaunchStateMachine::rollBack(LaunchOutcome &out, bool started)
 {
-	if (started) {
-		if (auto st = backend_.destroy(); st.ok())
-			out.destroyed = true;
-		else
-			out.rollbackErrors.push_back(st.error().withContext("destroying the guest"));
-	}
-	if (!out.launchId.empty()) {
-		if (auto st = as_.end(out.launchId, out.describe()); st.ok())
-			out.voided = true;
-		else
-			out.rollbackErrors.push_back(st.error().withContext("voiding the launch at the attestation server"));
-	}
-	// While the guest may still exist its record stays: the next run (or the
-	// hook's release end, once libvirt stops it) still finds the launch.
-	if (!started || out.destroyed)
-		journal_.clear();
-	else
-		out.recordKept = true;
-	for (const auto &e : out.rollbackErrors)
-		g_warning("rollback: %s", e.message().c_str());
+	detail::rollBack(
+		out, started, [this] { return backend_.destroy(); },
+		[this](std::string_view id, std::string_view reason) { return as_.end(id, reason); }, journal_,
+		"the guest");
 }
 
 LaunchOutcome LaunchStateMachine::run()

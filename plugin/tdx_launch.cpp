@@ -13,11 +13,6 @@ namespace {
 
 constexpr std::string_view kHandoverFormat = "cvm-launch/tdx-launch/1";
 
-std::chrono::nanoseconds monotonicNow()
-{
-	return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch());
-}
-
 } // namespace
 
 std::string tdxHandoverJson(const TdxLaunchOptions &o, const attest::TdxLaunchResponse &launch)
@@ -48,49 +43,22 @@ Result<tdx::TdxGuestConfig> tdxGuestConfigFor(const TdxLaunchOptions &o, const a
 
 TdxLaunchStateMachine::TdxLaunchStateMachine(TdxLaunchBackend &backend, TdxAttestationService &as,
 					     LaunchJournal &journal, TdxLaunchOptions options)
-	: backend_(backend), as_(as), journal_(journal), options_(std::move(options)), clock_(monotonicNow)
+	: backend_(backend), as_(as), journal_(journal), options_(std::move(options)), clock_(detail::monotonicNow)
 {
 }
 
 template<typename F>
 auto TdxLaunchStateMachine::step(LaunchStep which, F &&body) -> decltype(body())
 {
-	auto begin = clock_();
-	std::optional<Error> stop = interrupted_ ? interrupted_() : std::nullopt;
-	auto result = stop ? decltype(body())(std::move(*stop)) : body();
-	StepTiming t{ which, clock_() - begin, result.ok() };
-	current_->steps.push_back(t);
-	if (!result.ok()) {
-		current_->failedStep = which;
-		current_->error = result.error();
-	}
-	if (listener_)
-		listener_(t, result.ok() ? nullptr : &result.error());
-	return result;
+	return detail::runStep(*current_, which, clock_, listener_, interrupted_, std::forward<F>(body));
 }
 
 void TdxLaunchStateMachine::rollBack(bool started)
 {
-	LaunchOutcome &out = *current_;
-	if (started) {
-		if (auto st = backend_.destroy(); st.ok())
-			out.destroyed = true;
-		else
-			out.rollbackErrors.push_back(st.error().withContext("destroying the TD"));
-	}
-	if (!out.launchId.empty()) {
-		if (auto st = as_.end(out.launchId, out.describe()); st.ok())
-			out.voided = true;
-		else
-			out.rollbackErrors.push_back(st.error().withContext("voiding the launch at the attestation server"));
-	}
-	// While the TD may still exist its record stays (as for a SEV launch).
-	if (!started || out.destroyed)
-		journal_.clear();
-	else
-		out.recordKept = true;
-	for (const auto &e : out.rollbackErrors)
-		g_warning("rollback: %s", e.message().c_str());
+	detail::rollBack(
+		*current_, started, [this] { return backend_.destroy(); },
+		[this](std::string_view id, std::string_view reason) { return as_.end(id, reason); }, journal_,
+		"the TD");
 }
 
 LaunchOutcome TdxLaunchStateMachine::run()

@@ -148,6 +148,38 @@ struct LaunchOutcome {
 using StepListener = std::function<void(const StepTiming &timing, const Error *error)>;
 using Clock = std::function<std::chrono::nanoseconds()>;
 
+// What the SEV and the TD state machines share (launch.cpp): running one
+// step (the interruption check, its timing, the outcome's record of it, the
+// listener) and the rollback rules described at the top of this file.
+namespace detail {
+
+std::chrono::nanoseconds monotonicNow();
+
+template<typename F>
+auto runStep(LaunchOutcome &out, LaunchStep which, const Clock &clock, const StepListener &listener,
+	     const InterruptCheck &interrupted, F &&body) -> decltype(body())
+{
+	auto begin = clock();
+	std::optional<Error> stop = interrupted ? interrupted() : std::nullopt;
+	auto result = stop ? decltype(body())(std::move(*stop)) : body();
+	StepTiming t{ which, clock() - begin, result.ok() };
+	out.steps.push_back(t);
+	if (!result.ok()) {
+		out.failedStep = which;
+		out.error = result.error();
+	}
+	if (listener)
+		listener(t, result.ok() ? nullptr : &result.error());
+	return result;
+}
+
+// `guest` names what destroy() destroys in messages ("the guest", "the TD").
+void rollBack(LaunchOutcome &out, bool started, const std::function<Status()> &destroy,
+	      const std::function<Status(std::string_view, std::string_view)> &end, LaunchJournal &journal,
+	      std::string_view guest);
+
+} // namespace detail
+
 class LaunchStateMachine
 {
 public:
