@@ -15,15 +15,6 @@ namespace cvm::plugin {
 
 namespace {
 
-using Done = std::monostate;   // what a libvirt call with no value returns
-
-Status status(Result<Done> r)
-{
-	if (!r)
-		return std::move(r).error();
-	return {};
-}
-
 struct TypedParams {
 	virTypedParameterPtr params = nullptr;
 	int count = 0;

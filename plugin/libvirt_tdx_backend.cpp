@@ -8,19 +8,6 @@
 
 namespace cvm::plugin {
 
-namespace {
-
-struct Done {};
-
-Status status(Result<Done> r)
-{
-	if (!r)
-		return std::move(r).error();
-	return {};
-}
-
-} // namespace
-
 Result<std::unique_ptr<LibvirtTdxBackend>> LibvirtTdxBackend::create(LibvirtConnection &conn, const DomainXml &xml)
 {
 	auto copy = CVM_TRY(DomainXml::parse(CVM_TRY(xml.serialize())));

@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "cvm/common/error.h"
 #include "cvm/plugin/interrupt.h"
@@ -43,6 +44,15 @@ using VirDomainPtr = std::unique_ptr<virDomain, VirDomainFree>;
 // A domain handle a call's thread may hold beyond the caller's wait.
 using SharedDomain = std::shared_ptr<virDomain>;
 SharedDomain shareDomain(VirDomainPtr domain);
+
+// What a libvirt call with no value returns, and its result as a Status.
+using Done = std::monostate;
+inline Status status(Result<Done> r)
+{
+	if (!r)
+		return std::move(r).error();
+	return {};
+}
 
 // The last libvirt error (of this thread) as ours, "context: libvirt's message".
 Error libvirtError(std::string_view context);
