@@ -181,7 +181,13 @@ Result<SharedDomain> LibvirtBackend::started(const char *what) const
 
 Result<PlatformCertificates> LibvirtBackend::certificates()
 {
-	return conn_->call<PlatformCertificates>("virNodeGetSEVInfo", nodeSevCertificates, conn_->deadline(), true);
+	auto c = CVM_TRY(
+		conn_->call<PlatformCertificates>("virNodeGetSEVInfo", nodeSevCertificates, conn_->deadline(), true));
+	if (!c.cpuId)
+		g_message("libvirt reported no chip id (cpu0-id) for this host; libvirt 9.0 drops it once it has "
+			  "loaded the emulator's capabilities from its cache (docs/launch.md). An attestation server "
+			  "that must fetch the AMD-signed CEK by chip id will refuse the launch");
+	return c;
 }
 
 Status LibvirtBackend::startPaused(const SevStartParameters &p)
